@@ -1,0 +1,1 @@
+//! clickstamp browser SDK (placeholder crate root; the SDK is built in sdk-wasm/).
