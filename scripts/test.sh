@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, then runs every test clickstamp has,
+# stopping at the first failure.
+#
+#   1. scripts/setup.sh                    toolchain, Chromium, npm devDependencies
+#   2. scripts/build-sdk.sh                the wasm SDK into www/sdk/
+#   3. cargo test --workspace              host unit tests + collector HTTP tests
+#   4. SDK browser tests                   wasm-bindgen-test in headless Chromium (when present)
+#   5. cargo build -p clickstamp-collector the debug collector the browser tests start
+#   6. node --test                         end-to-end: real collector, real Chromium (tests/e2e)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+SUMMARY=()
+T0=$SECONDS
+
+say() { printf '\n[test] ==== %s\n' "$*"; }
+
+summary() {
+  printf '\n[test] ---- summary (%ss) ----\n' "$((SECONDS - T0))"
+  local line
+  for line in "${SUMMARY[@]}"; do printf '[test]   %s\n' "$line"; done
+}
+
+# run_step NAME COMMAND...: runs COMMAND, records the outcome, stops everything on failure.
+run_step() {
+  local name=$1; shift
+  local t=$SECONDS rc=0
+  say "$name: $*"
+  "$@" || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    SUMMARY+=("FAILED  $name (exit $rc, $((SECONDS - t))s): $*")
+    summary
+    printf '\n[test] FAILED at step "%s" (exit %s). Output above shows why.\n' "$name" "$rc" >&2
+    exit "$rc"
+  fi
+  SUMMARY+=("ok      $name ($((SECONDS - t))s)")
+}
+
+skip_step() {
+  say "$1: skipped ($2)"
+  SUMMARY+=("skipped $1: $2")
+}
+
+missing() {
+  printf '[test] ERROR: %s\n' "$*" >&2
+  return 1
+}
+
+# --- 1. setup ------------------------------------------------------------------------------
+run_step setup bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
+
+# --- 2. SDK build --------------------------------------------------------------------------
+if [ -f scripts/build-sdk.sh ]; then
+  run_step build-sdk bash scripts/build-sdk.sh
+else
+  run_step build-sdk missing "scripts/build-sdk.sh does not exist: the SDK cannot be built"
+fi
+
+# --- 3. host tests -------------------------------------------------------------------------
+run_step cargo-test cargo test --workspace
+
+# --- 4. SDK browser tests (wasm-bindgen-test in headless Chromium) -------------------------
+# Run only when the SDK crate has wasm-bindgen tests; otherwise say so in the summary.
+if grep -rqs --include='*.rs' 'wasm_bindgen_test' sdk-wasm/tests sdk-wasm/src; then
+  export CHROMEDRIVER=/usr/bin/chromedriver
+  export WASM_BINDGEN_TEST_WEBDRIVER_JSON="$ROOT/tests/support/webdriver.json"
+  export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-120}
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER:-wasm-bindgen-test-runner}
+  run_step sdk-browser-tests cargo test -p clickstamp-sdk --target wasm32-unknown-unknown
+else
+  skip_step sdk-browser-tests "no wasm_bindgen_test in sdk-wasm/src or sdk-wasm/tests"
+fi
+
+# --- 5. collector (debug) for the end-to-end tests -----------------------------------------
+run_step collector-build cargo build -p clickstamp-collector
+
+# --- 6. browser end-to-end tests -----------------------------------------------------------
+mapfile -t E2E < <(find tests -type f \( -name '*.test.mjs' -o -name '*.test.js' \) -not -path '*/node_modules/*' | sort)
+if [ "${#E2E[@]}" -eq 0 ]; then
+  run_step e2e missing "no *.test.mjs files under tests/"
+fi
+export CLICKSTAMP_BIN="${CLICKSTAMP_BIN:-$ROOT/target/debug/clickstamp}"
+run_step e2e node --test "${E2E[@]}"
+
+summary
+printf '\n[test] all steps passed\n'
