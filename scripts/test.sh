@@ -66,10 +66,10 @@ run_step cargo-test cargo test --workspace
 # --- 4. SDK browser tests (wasm-bindgen-test in headless Chromium) -------------------------
 # Run only when the SDK crate has wasm-bindgen tests; otherwise say so in the summary.
 if grep -rqs --include='*.rs' 'wasm_bindgen_test' sdk-wasm/tests sdk-wasm/src; then
+  # The runner (wasm-bindgen-test-runner) is set in .cargo/config.toml; Chromium options are
+  # in sdk-wasm/webdriver.json.
   export CHROMEDRIVER=/usr/bin/chromedriver
-  export WASM_BINDGEN_TEST_WEBDRIVER_JSON="$ROOT/tests/support/webdriver.json"
   export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-120}
-  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER:-wasm-bindgen-test-runner}
   run_step sdk-browser-tests cargo test -p clickstamp-sdk --target wasm32-unknown-unknown
 else
   skip_step sdk-browser-tests "no wasm_bindgen_test in sdk-wasm/src or sdk-wasm/tests"

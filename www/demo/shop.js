@@ -16,6 +16,9 @@
   }
 
   function fail(message) {
+    // Placeholders such as "loading…" would claim that something is still happening.
+    var pending = document.querySelectorAll("[data-pending]");
+    for (var i = 0; i < pending.length; i++) pending[i].textContent = "–";
     text("error", message);
     var el = document.getElementById("error");
     if (el) el.hidden = false;
