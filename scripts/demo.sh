@@ -7,6 +7,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
 
 ADDR=${CLICKSTAMP_ADDR:-127.0.0.1:8080}
 SITE=${CLICKSTAMP_DEMO_SITE:-127.0.0.1:8081}

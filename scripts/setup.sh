@@ -13,6 +13,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+# rustup's default location; a login shell would add it, a CI shell may not.
+export PATH="$HOME/.cargo/bin:$PATH"
 
 say() { printf '[setup] %s\n' "$*"; }
 die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -53,6 +55,13 @@ else
 fi
 NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]')
 [ "$NODE_MAJOR" -ge 18 ] || die "node >= 18 is needed for node --test (found $(node --version))"
+
+# --- C linker (rustc links with cc) -------------------------------------------------------
+if command -v cc >/dev/null 2>&1; then
+  say "C linker present"
+else
+  apt_install gcc libc6-dev
+fi
 
 # --- Rust: wasm32 target -------------------------------------------------------------------
 command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rustup first"

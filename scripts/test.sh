@@ -11,6 +11,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
 ROOT=$(pwd)
 
 SUMMARY=()
@@ -51,7 +52,8 @@ missing() {
 
 # --- 1. setup ------------------------------------------------------------------------------
 run_step setup bash scripts/setup.sh
-export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
+# wasm-opt must be npm binaryen's (never Debian's): put node_modules/.bin first.
+export PATH="$ROOT/node_modules/.bin:$PATH"
 
 # --- 2. SDK build --------------------------------------------------------------------------
 if [ -f scripts/build-sdk.sh ]; then
