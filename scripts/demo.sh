@@ -17,6 +17,8 @@ say() { printf '[demo] %s\n' "$*"; }
 
 say "setup"
 bash scripts/setup.sh
+# wasm-opt must be npm binaryen's (never Debian's): put node_modules/.bin first.
+export PATH="$PWD/node_modules/.bin:$PATH"
 
 [ -f scripts/build-sdk.sh ] || { echo "[demo] ERROR: scripts/build-sdk.sh is missing (the SDK build)" >&2; exit 1; }
 say "bash scripts/build-sdk.sh"

@@ -55,6 +55,9 @@ test('direct link: landing page gets a transaction ID, thank-you page converts i
     assert.equal(byOffer.httpOnly, false, 'written by the page (document.cookie), not by a server');
     assert.equal(byOffer.sameSite, 'Lax');
     assert.ok(byOffer.expires > Date.now() / 1000 + 3600, `cs_tid_o_1 is persistent (expires ${byOffer.expires})`);
+    // ...and per advertiser, so a thank-you page that knows only the advertiser finds it too.
+    const byAdvertiser = cookies.find((c) => c.name === 'cs_tid_a_1');
+    assert.equal(byAdvertiser?.value, tid, `cookie cs_tid_a_1 (advertiser 1) holds it; cookies: ${JSON.stringify(cookies)}`);
     const pageCookie = await page.evaluate(() => document.cookie);
     assert.ok(pageCookie.split('; ').includes(`cs_tid_o_1=${tid}`), `document.cookie has it: ${pageCookie}`);
 
@@ -161,6 +164,41 @@ test('redirect link: the tracking domain forwards with cs_tid and the landing pa
     assert.equal(rows[0].status, 'approved');
     assert.equal(Number(rows[0].affid), 2, 'partner 2, who sent the visitor, gets the credit');
     assert.equal(rows[0].sub1, 'banner');
+  } catch (e) {
+    e.message += `\n--- collector output (${stack.logPath}) ---\n${stack.log().slice(-4000)}`;
+    throw e;
+  }
+});
+
+test('no click parameters: nothing is tracked, and an order is reported as unattributed', async (t) => {
+  const stack = await startStack(t, { name: 'walking-skeleton-untracked' });
+  const browser = await launchChromium(t);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const browserLog = watchPage(page);
+
+  try {
+    // A visit without a tracking link: click() resolves "" instead of hanging or inventing a click.
+    await page.goto(`${stack.site}/index.html`);
+    await waitForDemoPage(page, browserLog);
+    assert.equal((await page.textContent('#tid')).trim(), 'none');
+    assert.equal(await page.isVisible('#untracked'), true, 'the page says there is nothing to attribute');
+    const cookies = await context.cookies(stack.site);
+    assert.deepEqual(cookies.filter((c) => c.name.startsWith('cs_tid')), [], 'no tracking cookie without a click');
+    const clicks = await stack.api('/api/reports/clicks?oid=1');
+    assert.deepEqual(clicks.rows, [], 'no click recorded');
+
+    // The order still reaches the collector, visibly unattributed ("Others"), not dropped.
+    await Promise.all([page.waitForURL(/\/thank-you\.html/), page.click('#buy')]);
+    await waitForDemoPage(page, browserLog);
+    await screenshot(page, 'walking-skeleton-unattributed-thank-you');
+    assert.equal((await page.textContent('#status')).trim(), 'unattributed');
+    const orderId = (await page.textContent('#order-id')).trim();
+    const report = await stack.api('/api/reports/conversions?oid=1');
+    const mine = report.rows.filter((r) => r.order_id === orderId);
+    assert.equal(mine.length, 1, `the unattributed order is in the conversion report: ${JSON.stringify(report.rows)}`);
+    assert.equal(mine[0].status, 'unattributed');
+    assert.ok(!mine[0].transaction_id, 'no transaction ID on an unattributed conversion');
   } catch (e) {
     e.message += `\n--- collector output (${stack.logPath}) ---\n${stack.log().slice(-4000)}`;
     throw e;
