@@ -1,0 +1,413 @@
+//! The store: the only module that knows sled.
+//!
+//! Its interface speaks only in model types (`Click`, `Conversion`, `Offer`…), so a second
+//! backend on a distributed database can stand behind the same methods. Reads go straight to
+//! sled (lock-free, cached); every write goes through the group-commit [`writer`], which
+//! answers only once the write is durable (in [`Durability::Durable`] mode).
+//!
+//! Trees: `config` (advertisers, partners, offers, settings), `clicks` and `impressions` (by
+//! transaction ID, so time-ordered), `conversions` (by conversion ID), `dedupe` (duplicate and
+//! idempotency claims), `visitors` (last unique click per offer, partner and visitor) and
+//! `counters` (report totals per hour × offer × partner).
+
+mod codec;
+mod keys;
+mod writer;
+
+use std::path::Path;
+use std::sync::{mpsc, Arc, Mutex};
+
+use serde::de::DeserializeOwned;
+
+use crate::attribution::DedupeKey;
+use crate::ids::TimeId;
+use crate::model::{
+    Advertiser, Click, Conversion, Counters, Impression, Offer, OfferId, Partner, PartnerId,
+};
+pub use keys::ConfigKind;
+use writer::{ConfigRecord, Op, Outcome, Pending};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage I/O failed: {0}")]
+    Io(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("the store is shutting down")]
+    Closed,
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        match e {
+            sled::Error::Corruption { .. } => StoreError::Corrupt(e.to_string()),
+            other => StoreError::Io(other.to_string()),
+        }
+    }
+}
+
+/// When a write is acknowledged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// After the batch holding it is flushed: survives `kill -9` (not a power cut: sled's
+    /// flush is `pwrite` + `sync_file_range`, without an fsync of the device cache).
+    Durable,
+    /// After it is applied in memory; sled flushes every 500 ms, so a crash can lose the
+    /// last half second of acknowledged writes. Faster; say so to whoever relies on it.
+    Relaxed,
+}
+
+#[derive(Clone)]
+struct Trees {
+    config: sled::Tree,
+    clicks: sled::Tree,
+    impressions: sled::Tree,
+    conversions: sled::Tree,
+    dedupe: sled::Tree,
+    visitors: sled::Tree,
+    counters: sled::Tree,
+}
+
+/// A handle on the store; clones share one database and one writer.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: sled::Db,
+    trees: Trees,
+    writes: Mutex<Option<mpsc::Sender<Pending>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// One page of records, newest first, and the cursor for the next page.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    pub next_cursor: Option<TimeId>,
+}
+
+impl Store {
+    /// Open (or create) the store in `dir`.
+    pub fn open(dir: &Path, durability: Durability) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))?;
+        remove_torn_snapshots(dir)?;
+        let db = sled::Config::new().path(dir).open()?;
+        let trees = Trees {
+            config: db.open_tree("config")?,
+            clicks: db.open_tree("clicks")?,
+            impressions: db.open_tree("impressions")?,
+            conversions: db.open_tree("conversions")?,
+            dedupe: db.open_tree("dedupe")?,
+            visitors: db.open_tree("visitors")?,
+            counters: db.open_tree("counters")?,
+        };
+        let (tx, rx) = mpsc::channel();
+        let (writer_trees, writer_db) = (trees.clone(), db.clone());
+        let writer = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || writer::run(writer_trees, writer_db, durability, rx))
+            .map_err(|e| StoreError::Io(format!("cannot start the writer thread: {e}")))?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                db,
+                trees,
+                writes: Mutex::new(Some(tx)),
+                writer: Mutex::new(Some(writer)),
+            }),
+        })
+    }
+
+    /// Stop taking writes, let the writer finish and flush what it has. Idempotent.
+    pub fn close(&self) {
+        let sender = self.inner.writes.lock().ok().and_then(|mut s| s.take());
+        drop(sender);
+        let handle = self.inner.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+
+    async fn write(&self, op: Op) -> Result<Outcome, StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        {
+            let guard = self.inner.writes.lock().map_err(|_| StoreError::Closed)?;
+            let sender = guard.as_ref().ok_or(StoreError::Closed)?;
+            sender
+                .send(Pending { op, reply })
+                .map_err(|_| StoreError::Closed)?;
+        }
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    // ---- configuration ----
+
+    /// Store an advertiser; ID 0 assigns the next free ID. Returns the ID.
+    pub async fn put_advertiser(&self, a: Advertiser) -> Result<u64, StoreError> {
+        self.put_config(ConfigRecord::Advertiser(a)).await
+    }
+
+    pub async fn put_partner(&self, p: Partner) -> Result<u64, StoreError> {
+        self.put_config(ConfigRecord::Partner(p)).await
+    }
+
+    pub async fn put_offer(&self, o: Offer) -> Result<u64, StoreError> {
+        self.put_config(ConfigRecord::Offer(o)).await
+    }
+
+    /// A small named setting (e.g. the admin token's hash).
+    pub async fn put_setting(&self, id: u64, value: Vec<u8>) -> Result<(), StoreError> {
+        self.put_config(ConfigRecord::Setting(id, value))
+            .await
+            .map(|_| ())
+    }
+
+    async fn put_config(&self, record: ConfigRecord) -> Result<u64, StoreError> {
+        match self.write(Op::PutConfig(record)).await? {
+            Outcome::ConfigId(id) => Ok(id),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    pub fn advertiser(&self, id: u64) -> Result<Option<Advertiser>, StoreError> {
+        self.config_record(ConfigKind::Advertiser, id)
+    }
+
+    pub fn partner(&self, id: PartnerId) -> Result<Option<Partner>, StoreError> {
+        self.config_record(ConfigKind::Partner, id)
+    }
+
+    pub fn offer(&self, id: OfferId) -> Result<Option<Offer>, StoreError> {
+        self.config_record(ConfigKind::Offer, id)
+    }
+
+    pub fn setting(&self, id: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .inner
+            .trees
+            .config
+            .get(keys::config(ConfigKind::Setting, id))?
+            .map(|v| v.to_vec()))
+    }
+
+    pub fn advertisers(&self) -> Result<Vec<Advertiser>, StoreError> {
+        self.config_records(ConfigKind::Advertiser)
+    }
+
+    pub fn partners(&self) -> Result<Vec<Partner>, StoreError> {
+        self.config_records(ConfigKind::Partner)
+    }
+
+    pub fn offers(&self) -> Result<Vec<Offer>, StoreError> {
+        self.config_records(ConfigKind::Offer)
+    }
+
+    fn config_record<T: DeserializeOwned>(
+        &self,
+        kind: ConfigKind,
+        id: u64,
+    ) -> Result<Option<T>, StoreError> {
+        self.inner
+            .trees
+            .config
+            .get(keys::config(kind, id))?
+            .map(|v| codec::decode(&v))
+            .transpose()
+    }
+
+    fn config_records<T: DeserializeOwned>(&self, kind: ConfigKind) -> Result<Vec<T>, StoreError> {
+        self.inner
+            .trees
+            .config
+            .scan_prefix([kind as u8])
+            .map(|entry| {
+                let (key, value) = entry?;
+                keys::config_id(&key)
+                    .ok_or_else(|| StoreError::Corrupt("short config key".into()))?;
+                codec::decode(&value)
+            })
+            .collect()
+    }
+
+    // ---- traffic ----
+
+    /// Store a click; decides atomically whether it is unique for its visitor inside
+    /// `duplicate_window_ms`. Returns the click as stored.
+    pub async fn record_click(
+        &self,
+        click: Click,
+        duplicate_window_ms: u64,
+    ) -> Result<Click, StoreError> {
+        match self
+            .write(Op::Click {
+                click,
+                duplicate_window_ms,
+            })
+            .await?
+        {
+            Outcome::Click(c) => Ok(c),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    pub async fn record_impression(&self, impression: Impression) -> Result<(), StoreError> {
+        match self.write(Op::Impression(impression)).await? {
+            Outcome::Impression => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Store a conversion after claiming its dedupe keys: if one is taken the conversion is
+    /// stored as a duplicate of its holder. A repeated idempotency key stores nothing and
+    /// returns the first conversion. Returns the conversion to answer with.
+    pub async fn record_conversion(
+        &self,
+        conversion: Conversion,
+        dedupe: Vec<DedupeKey>,
+    ) -> Result<Conversion, StoreError> {
+        match self.write(Op::Conversion { conversion, dedupe }).await? {
+            Outcome::Conversion(c) => Ok(c),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    pub fn click(&self, id: &TimeId) -> Result<Option<Click>, StoreError> {
+        self.inner
+            .trees
+            .clicks
+            .get(id.as_bytes())?
+            .map(|v| codec::decode(&v))
+            .transpose()
+    }
+
+    pub fn impression(&self, id: &TimeId) -> Result<Option<Impression>, StoreError> {
+        self.inner
+            .trees
+            .impressions
+            .get(id.as_bytes())?
+            .map(|v| codec::decode(&v))
+            .transpose()
+    }
+
+    pub fn conversion(&self, id: &TimeId) -> Result<Option<Conversion>, StoreError> {
+        self.inner
+            .trees
+            .conversions
+            .get(id.as_bytes())?
+            .map(|v| codec::decode(&v))
+            .transpose()
+    }
+
+    /// Clicks newest first, strictly older than `before`, keeping those `keep` accepts.
+    pub fn clicks_page(
+        &self,
+        before: Option<TimeId>,
+        limit: usize,
+        keep: impl Fn(&Click) -> bool,
+    ) -> Result<Page<Click>, StoreError> {
+        newest_first(
+            &self.inner.trees.clicks,
+            before,
+            limit,
+            keep,
+            |c: &Click| c.id,
+        )
+    }
+
+    pub fn conversions_page(
+        &self,
+        before: Option<TimeId>,
+        limit: usize,
+        keep: impl Fn(&Conversion) -> bool,
+    ) -> Result<Page<Conversion>, StoreError> {
+        newest_first(
+            &self.inner.trees.conversions,
+            before,
+            limit,
+            keep,
+            |c: &Conversion| c.id,
+        )
+    }
+
+    /// Counter rows `(hour, offer, partner, totals)` for hours in `from_hour..to_hour`.
+    pub fn counters(
+        &self,
+        from_hour: u32,
+        to_hour: u32,
+    ) -> Result<Vec<(u32, OfferId, PartnerId, Counters)>, StoreError> {
+        let start = keys::counter(from_hour, 0, 0);
+        let end = keys::counter(to_hour, 0, 0);
+        self.inner
+            .trees
+            .counters
+            .range(start..end)
+            .map(|entry| {
+                let (key, value) = entry?;
+                let (hour, oid, affid) = keys::counter_parts(&key)
+                    .ok_or_else(|| StoreError::Corrupt("short counter key".into()))?;
+                Ok((hour, oid, affid, codec::decode(&value)?))
+            })
+            .collect()
+    }
+
+    /// Bytes the database occupies on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.inner.db.size_on_disk()?)
+    }
+}
+
+fn newest_first<T: DeserializeOwned>(
+    tree: &sled::Tree,
+    before: Option<TimeId>,
+    limit: usize,
+    keep: impl Fn(&T) -> bool,
+    id_of: impl Fn(&T) -> TimeId,
+) -> Result<Page<T>, StoreError> {
+    let iter = match before {
+        Some(id) => tree.range(..id.as_bytes().to_vec()),
+        None => tree.iter(),
+    };
+    let mut rows = Vec::new();
+    for entry in iter.rev() {
+        let (_, value) = entry?;
+        let record: T = codec::decode(&value)?;
+        if keep(&record) {
+            if rows.len() == limit {
+                let next_cursor = rows.last().map(&id_of);
+                return Ok(Page { rows, next_cursor });
+            }
+            rows.push(record);
+        }
+    }
+    Ok(Page {
+        rows,
+        next_cursor: None,
+    })
+}
+
+fn unexpected(outcome: Outcome) -> StoreError {
+    StoreError::Corrupt(format!(
+        "writer answered with the wrong outcome: {outcome:?}"
+    ))
+}
+
+/// A kill during `sled::open` can leave a torn `*.generating` snapshot that sled 0.34.7 then
+/// refuses to open forever. Such files are never complete data, so they are removed first.
+fn remove_torn_snapshots(dir: &Path) -> Result<(), StoreError> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|ext| ext == "generating") {
+            tracing::warn!(file = %path.display(), "removing torn snapshot left by a crash");
+            std::fs::remove_file(&path)
+                .map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

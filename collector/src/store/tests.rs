@@ -1,0 +1,257 @@
+use super::*;
+use crate::ids::TransactionId;
+use crate::model::{
+    AttributedBy, ConversionRejection, ConversionSource, ConversionStatus, LinkKind,
+    TrackingParams, Visitor,
+};
+use crate::money::Money;
+
+fn click(now_ms: u64, ip: &str) -> Click {
+    Click {
+        id: TransactionId::generate(now_ms),
+        oid: 1,
+        affid: 2,
+        advertiser_id: 3,
+        params: TrackingParams {
+            sub: ["spring".into(), "".into(), "".into(), "".into(), "".into()],
+            ..Default::default()
+        },
+        visitor: Visitor {
+            ip: ip.into(),
+            user_agent: "UA".into(),
+            referrer: String::new(),
+        },
+        kind: LinkKind::Redirect,
+        unique: true,
+        error_code: 0,
+    }
+}
+
+fn conversion(now_ms: u64, tid: TransactionId, idempotency_key: &str) -> Conversion {
+    Conversion {
+        id: TimeId::generate(now_ms),
+        status: ConversionStatus::Approved,
+        rejection: None,
+        source: ConversionSource::Server,
+        attributed_by: AttributedBy::TransactionId,
+        transaction_id: Some(tid),
+        oid: 1,
+        affid: 2,
+        advertiser_id: 3,
+        event: String::new(),
+        amount: Some(Money(100_000)),
+        payout: Money(10_000),
+        revenue: Money(20_000),
+        order_id: String::new(),
+        coupon_code: String::new(),
+        adv: Default::default(),
+        idempotency_key: idempotency_key.into(),
+        click_time_ms: Some(tid.issued_at_ms()),
+        click_params: TrackingParams::default(),
+        visitor: Visitor::default(),
+        duplicate_of: None,
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn clicks_survive_reopen_and_repeat_visitors_are_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let (first, repeat, other, later) = rt.block_on(async {
+        let store = Store::open(dir.path(), Durability::Durable).unwrap();
+        let first = store
+            .record_click(click(1_000_000, "10.0.0.1"), 60_000)
+            .await
+            .unwrap();
+        let repeat = store
+            .record_click(click(1_030_000, "10.0.0.1"), 60_000)
+            .await
+            .unwrap();
+        let other = store
+            .record_click(click(1_030_001, "10.0.0.2"), 60_000)
+            .await
+            .unwrap();
+        let later = store
+            .record_click(click(1_070_000, "10.0.0.1"), 60_000)
+            .await
+            .unwrap();
+        store.close();
+        (first, repeat, other, later)
+    });
+    assert!(first.unique && !repeat.unique && other.unique && later.unique);
+
+    let store = Store::open(dir.path(), Durability::Durable).unwrap();
+    assert_eq!(store.click(&first.id).unwrap(), Some(first.clone()));
+    assert_eq!(store.click(&repeat.id).unwrap(), Some(repeat.clone()));
+    let page = store.clicks_page(None, 2, |_| true).unwrap();
+    assert_eq!(
+        page.rows.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![later.id, other.id]
+    );
+    let rest = store.clicks_page(page.next_cursor, 10, |_| true).unwrap();
+    assert_eq!(
+        rest.rows.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![repeat.id, first.id]
+    );
+    assert!(rest.next_cursor.is_none());
+
+    let counters = store.counters(0, u32::MAX).unwrap();
+    assert_eq!(counters.len(), 1);
+    let (_, oid, affid, totals) = &counters[0];
+    assert_eq!((*oid, *affid), (1, 2));
+    assert_eq!(
+        (
+            totals.gross_clicks,
+            totals.unique_clicks,
+            totals.duplicate_clicks
+        ),
+        (4, 3, 1)
+    );
+}
+
+#[test]
+fn concurrent_identical_conversions_approve_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Durability::Durable).unwrap();
+    let tid = TransactionId::generate(5_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    let results: Vec<Conversion> = rt.block_on(async {
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let claims = vec![DedupeKey::TransactionEvent(tid, String::new())];
+                    store
+                        .record_conversion(conversion(6_000, tid, ""), claims)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    });
+    let approved: Vec<_> = results
+        .iter()
+        .filter(|c| c.status == ConversionStatus::Approved)
+        .collect();
+    assert_eq!(approved.len(), 1);
+    for dup in results
+        .iter()
+        .filter(|c| c.status == ConversionStatus::Duplicate)
+    {
+        assert_eq!(
+            dup.rejection,
+            Some(ConversionRejection::DuplicateTransactionEvent)
+        );
+        assert_eq!(dup.duplicate_of, Some(approved[0].id));
+        assert_eq!(dup.payout, Money::ZERO);
+    }
+    let totals = store.counters(0, u32::MAX).unwrap();
+    assert_eq!(totals[0].3.conversions, 1);
+    assert_eq!(totals[0].3.duplicate_conversions, 49);
+    assert_eq!(totals[0].3.payout, Money(10_000));
+}
+
+#[test]
+fn a_repeated_idempotency_key_gets_the_first_answer_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Durability::Durable).unwrap();
+    let tid = TransactionId::generate(5_000);
+    let rt = runtime();
+    let (first, retry) = rt.block_on(async {
+        let claims = vec![DedupeKey::TransactionEvent(tid, String::new())];
+        let first = store
+            .record_conversion(conversion(6_000, tid, "key-1"), claims.clone())
+            .await
+            .unwrap();
+        let retry = store
+            .record_conversion(conversion(7_000, tid, "key-1"), claims)
+            .await
+            .unwrap();
+        (first, retry)
+    });
+    assert_eq!(first.status, ConversionStatus::Approved);
+    assert_eq!(retry, first);
+    assert_eq!(
+        store
+            .conversions_page(None, 10, |_| true)
+            .unwrap()
+            .rows
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn config_ids_are_assigned_in_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Durability::Relaxed).unwrap();
+    let rt = runtime();
+    rt.block_on(async {
+        let a = store
+            .put_partner(Partner {
+                id: 0,
+                name: "A".into(),
+            })
+            .await
+            .unwrap();
+        let b = store
+            .put_partner(Partner {
+                id: 0,
+                name: "B".into(),
+            })
+            .await
+            .unwrap();
+        assert_eq!((a, b), (1, 2));
+        store
+            .put_partner(Partner {
+                id: 2,
+                name: "B2".into(),
+            })
+            .await
+            .unwrap();
+    });
+    assert_eq!(store.partner(2).unwrap().unwrap().name, "B2");
+    assert_eq!(store.partners().unwrap().len(), 2);
+    assert!(store.partner(3).unwrap().is_none());
+}
+
+#[test]
+fn torn_snapshots_from_a_crash_are_removed_before_open() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path(), Durability::Durable).unwrap();
+        store.close();
+    }
+    let torn = dir.path().join("snap.00000000000000AB.generating");
+    std::fs::write(&torn, b"half a snapshot").unwrap();
+    let store = Store::open(dir.path(), Durability::Durable).unwrap();
+    assert!(!torn.exists());
+    assert!(store.partners().unwrap().is_empty());
+}
+
+#[test]
+fn writes_after_close_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Durability::Durable).unwrap();
+    store.close();
+    let err = runtime()
+        .block_on(store.record_click(click(1, "1.1.1.1"), 0))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Closed));
+}

@@ -1,0 +1,312 @@
+//! The group-commit writer: one thread owns every write. It takes all pending writes, applies
+//! them as one multi-tree sled transaction, flushes once, and only then answers their
+//! requests. One flush serves the whole batch (throughput), no request is answered before its
+//! data is on disk (durability), and duplicate checks run in one place (atomicity).
+
+use std::sync::mpsc;
+
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+use sled::Transactional;
+use tokio::sync::oneshot;
+
+use super::codec::{decode, encode};
+use super::keys::{self, ConfigKind};
+use super::{Durability, StoreError, Trees};
+use crate::attribution::DedupeKey;
+use crate::model::{
+    Advertiser, Click, Conversion, ConversionStatus, Counters, Impression, Offer, Partner,
+};
+
+/// Most writes one transaction takes: bounds the latency a batch adds to its first request.
+const MAX_BATCH: usize = 2048;
+
+#[derive(Clone, Debug)]
+pub enum ConfigRecord {
+    Advertiser(Advertiser),
+    Partner(Partner),
+    Offer(Offer),
+    Setting(u64, Vec<u8>),
+}
+
+#[derive(Debug)]
+pub enum Op {
+    /// Store a config record; an ID of zero asks for the next free one.
+    PutConfig(ConfigRecord),
+    Click {
+        click: Click,
+        duplicate_window_ms: u64,
+    },
+    Impression(Impression),
+    /// Claim the dedupe keys and the idempotency key, then store the conversion.
+    Conversion {
+        conversion: Conversion,
+        dedupe: Vec<DedupeKey>,
+    },
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    ConfigId(u64),
+    Click(Click),
+    Impression,
+    /// The conversion as stored, or the earlier answer for a repeated idempotency key.
+    Conversion(Conversion),
+}
+
+pub struct Pending {
+    pub op: Op,
+    pub reply: oneshot::Sender<Result<Outcome, StoreError>>,
+}
+
+type Tx = TransactionalTree;
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(e)
+}
+
+pub fn run(trees: Trees, db: sled::Db, durability: Durability, rx: mpsc::Receiver<Pending>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let started = std::time::Instant::now();
+        let mut results = apply(&trees, &batch);
+        if results.is_ok() && durability == Durability::Durable {
+            if let Err(e) = db.flush() {
+                results = Err(StoreError::from(e));
+            }
+        }
+        tracing::trace!(
+            writes = batch.len(),
+            micros = started.elapsed().as_micros() as u64,
+            "batch committed"
+        );
+        match results {
+            Ok(outcomes) => {
+                for (p, outcome) in batch.into_iter().zip(outcomes) {
+                    let _ = p.reply.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, writes = batch.len(), "batch failed; nothing in it was acknowledged");
+                for p in batch {
+                    let _ = p.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+    // Every sender is gone: the store is closing. Make what was written durable.
+    if let Err(e) = db.flush() {
+        tracing::error!(error = %e, "final flush failed");
+    }
+}
+
+fn apply(t: &Trees, batch: &[Pending]) -> Result<Vec<Outcome>, StoreError> {
+    let trees = (
+        &t.config,
+        &t.clicks,
+        &t.impressions,
+        &t.conversions,
+        &t.dedupe,
+        &t.visitors,
+        &t.counters,
+    );
+    trees
+        .transaction(
+            |(config, clicks, impressions, conversions, dedupe, visitors, counters)| {
+                let mut out = Vec::with_capacity(batch.len());
+                for p in batch {
+                    out.push(match &p.op {
+                        Op::PutConfig(record) => {
+                            Outcome::ConfigId(put_config(config, record.clone())?)
+                        }
+                        Op::Click {
+                            click,
+                            duplicate_window_ms,
+                        } => Outcome::Click(put_click(
+                            clicks,
+                            visitors,
+                            counters,
+                            click.clone(),
+                            *duplicate_window_ms,
+                        )?),
+                        Op::Impression(imp) => {
+                            impressions
+                                .insert(&imp.id.as_bytes()[..], encode(imp).map_err(abort)?)?;
+                            let c = Counters {
+                                impressions: u64::from(imp.error_code == 0),
+                                ..Counters::default()
+                            };
+                            add_counters(
+                                counters,
+                                keys::counter(keys::hour_of(&imp.id), imp.oid, imp.affid),
+                                &c,
+                            )?;
+                            Outcome::Impression
+                        }
+                        Op::Conversion {
+                            conversion,
+                            dedupe: claims,
+                        } => Outcome::Conversion(put_conversion(
+                            conversions,
+                            dedupe,
+                            counters,
+                            conversion.clone(),
+                            claims,
+                        )?),
+                    });
+                }
+                Ok(out)
+            },
+        )
+        .map_err(|e| match e {
+            sled::transaction::TransactionError::Abort(e) => e,
+            sled::transaction::TransactionError::Storage(e) => StoreError::from(e),
+        })
+}
+
+fn put_config(config: &Tx, record: ConfigRecord) -> TxResult<u64> {
+    let (kind, id) = match &record {
+        ConfigRecord::Advertiser(a) => (ConfigKind::Advertiser, a.id),
+        ConfigRecord::Partner(p) => (ConfigKind::Partner, p.id),
+        ConfigRecord::Offer(o) => (ConfigKind::Offer, o.id),
+        ConfigRecord::Setting(id, _) => (ConfigKind::Setting, *id),
+    };
+    let id = if id == 0 { next_id(config, kind)? } else { id };
+    let value = match record {
+        ConfigRecord::Advertiser(mut a) => {
+            a.id = id;
+            encode(&a)
+        }
+        ConfigRecord::Partner(mut p) => {
+            p.id = id;
+            encode(&p)
+        }
+        ConfigRecord::Offer(mut o) => {
+            o.id = id;
+            encode(&o)
+        }
+        ConfigRecord::Setting(_, bytes) => Ok(bytes),
+    }
+    .map_err(abort)?;
+    config.insert(&keys::config(kind, id)[..], value)?;
+    Ok(id)
+}
+
+/// Next ID of a config kind: kept in a sequence key so a deleted last ID is never reused.
+fn next_id(config: &Tx, kind: ConfigKind) -> TxResult<u64> {
+    let seq_key = [b'#', kind as u8];
+    let last = match config.get(seq_key)? {
+        Some(v) => u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])),
+        None => 0,
+    };
+    let next = last + 1;
+    config.insert(&seq_key[..], &next.to_be_bytes()[..])?;
+    Ok(next)
+}
+
+fn put_click(
+    clicks: &Tx,
+    visitors: &Tx,
+    counters: &Tx,
+    mut click: Click,
+    window_ms: u64,
+) -> TxResult<Click> {
+    if click.is_valid() {
+        let key = keys::visitor(
+            click.oid,
+            click.affid,
+            &click.visitor.ip,
+            &click.visitor.user_agent,
+        );
+        let now = click.id.issued_at_ms();
+        let last = visitors
+            .get(key)?
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes));
+        click.unique = last.is_none_or(|last| now.saturating_sub(last) >= window_ms);
+        if click.unique {
+            visitors.insert(&key[..], &now.to_be_bytes()[..])?;
+        }
+    } else {
+        click.unique = false;
+    }
+    clicks.insert(&click.id.as_bytes()[..], encode(&click).map_err(abort)?)?;
+    add_counters(
+        counters,
+        keys::counter(keys::hour_of(&click.id), click.oid, click.affid),
+        &Counters::for_click(&click),
+    )?;
+    Ok(click)
+}
+
+fn put_conversion(
+    conversions: &Tx,
+    dedupe: &Tx,
+    counters: &Tx,
+    mut conversion: Conversion,
+    claims: &[DedupeKey],
+) -> TxResult<Conversion> {
+    let idem_key = (!conversion.idempotency_key.is_empty())
+        .then(|| keys::idempotency(&conversion.idempotency_key));
+    if let Some(key) = &idem_key {
+        if let Some(earlier) = dedupe.get(key)? {
+            if let Some(stored) = conversions.get(earlier)? {
+                return decode(&stored).map_err(abort);
+            }
+        }
+    }
+    if matches!(
+        conversion.status,
+        ConversionStatus::Approved | ConversionStatus::Unattributed
+    ) {
+        let claim_keys: Vec<Vec<u8>> = claims.iter().map(keys::dedupe).collect();
+        for (claim, key) in claims.iter().zip(&claim_keys) {
+            if let Some(holder) = dedupe.get(key)? {
+                conversion.status = ConversionStatus::Duplicate;
+                conversion.rejection = Some(claim.rejection());
+                conversion.duplicate_of = holder
+                    .as_ref()
+                    .try_into()
+                    .ok()
+                    .map(crate::ids::TimeId::from_bytes);
+                conversion.payout = crate::money::Money::ZERO;
+                conversion.revenue = crate::money::Money::ZERO;
+                break;
+            }
+        }
+        if conversion.status != ConversionStatus::Duplicate {
+            for key in claim_keys {
+                dedupe.insert(key, &conversion.id.as_bytes()[..])?;
+            }
+        }
+    }
+    if let Some(key) = idem_key {
+        dedupe.insert(key, &conversion.id.as_bytes()[..])?;
+    }
+    conversions.insert(
+        &conversion.id.as_bytes()[..],
+        encode(&conversion).map_err(abort)?,
+    )?;
+    let key = keys::counter(
+        keys::hour_of(&conversion.id),
+        conversion.oid,
+        conversion.affid,
+    );
+    add_counters(counters, key, &Counters::for_conversion(&conversion))?;
+    Ok(conversion)
+}
+
+fn add_counters(counters: &Tx, key: [u8; 20], delta: &Counters) -> TxResult<()> {
+    let mut total: Counters = match counters.get(key)? {
+        Some(v) => decode(&v).map_err(abort)?,
+        None => Counters::default(),
+    };
+    total.add(delta);
+    counters.insert(&key[..], encode(&total).map_err(abort)?)?;
+    Ok(())
+}
