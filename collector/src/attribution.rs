@@ -6,8 +6,8 @@
 
 use crate::ids::TransactionId;
 use crate::model::{
-    Advertiser, AdvertiserId, AttributedBy, Click, ConversionRejection, ConversionSource,
-    ConversionStatus, Impression, Offer, OfferStatus,
+    Advertiser, AdvertiserId, AttributedBy, Click, ConversionRejection, ConversionSource, ConversionStatus, Impression,
+    Offer, OfferStatus,
 };
 use crate::money::Money;
 use crate::params::ConversionRequest;
@@ -58,10 +58,10 @@ pub fn choose_touchpoint<'a>(
 ) -> Result<Option<(Touchpoint<'a>, AttributedBy)>, ConversionRejection> {
     for e in evidence {
         match e.found {
+            // However it was found, an impression is credited as view-through.
+            Some(t @ Touchpoint::Impression(_)) => return Ok(Some((t, AttributedBy::Impression))),
             Some(t) => return Ok(Some((t, e.by))),
-            None if e.by == AttributedBy::TransactionId => {
-                return Err(ConversionRejection::UnknownTransaction)
-            }
+            None if e.by == AttributedBy::TransactionId => return Err(ConversionRejection::UnknownTransaction),
             None => continue,
         }
     }
@@ -112,11 +112,7 @@ pub struct Decision {
 }
 
 impl Decision {
-    fn rejected(
-        source: ConversionSource,
-        attributed_by: AttributedBy,
-        why: ConversionRejection,
-    ) -> Decision {
+    fn rejected(source: ConversionSource, attributed_by: AttributedBy, why: ConversionRejection) -> Decision {
         Decision {
             status: ConversionStatus::Rejected,
             rejection: Some(why),
@@ -146,12 +142,18 @@ pub fn conversion_source(
     let expected = advertiser.and_then(|a| a.verification_token.as_deref());
     match (&request.verification_token, expected) {
         (None, _) => Ok(ConversionSource::Browser),
-        (Some(given), Some(expected))
-            if constant_time_eq(given.as_bytes(), expected.as_bytes()) =>
-        {
+        (Some(given), Some(expected)) if constant_time_eq(given.as_bytes(), expected.as_bytes()) => {
             Ok(ConversionSource::Server)
         }
         (Some(_), _) => Err(ConversionRejection::BadVerificationToken),
+    }
+}
+
+fn order_claim(advertiser: AdvertiserId, request: &ConversionRequest) -> Vec<DedupeKey> {
+    if request.order_id.is_empty() {
+        Vec::new()
+    } else {
+        vec![DedupeKey::Order(advertiser, request.order_id.clone())]
     }
 }
 
@@ -166,12 +168,22 @@ pub fn attribute_conversion(input: AttributionInput<'_>) -> Decision {
     let reject = |why| Decision::rejected(source, attributed_by, why);
 
     let Some(offer) = input.offer else {
-        return reject(ConversionRejection::UnknownOffer);
+        // Scoped by advertiser only, with no visit to credit: kept as "Others" for that advertiser.
+        return match (input.touch, input.advertiser) {
+            (None, Some(adv)) if request.oid.is_none() => Decision {
+                status: ConversionStatus::Unattributed,
+                rejection: None,
+                source,
+                attributed_by,
+                payout: Money::ZERO,
+                revenue: Money::ZERO,
+                dedupe: order_claim(adv.id, request),
+            },
+            _ => reject(ConversionRejection::UnknownOffer),
+        };
     };
     if request.oid.is_some_and(|oid| oid != offer.id)
-        || request
-            .advertiser_id
-            .is_some_and(|aid| aid != offer.advertiser_id)
+        || request.advertiser_id.is_some_and(|aid| aid != offer.advertiser_id)
     {
         return reject(ConversionRejection::OfferMismatch);
     }
@@ -185,13 +197,7 @@ pub fn attribute_conversion(input: AttributionInput<'_>) -> Decision {
         return reject(ConversionRejection::EventNotOnOffer);
     };
 
-    let mut dedupe = Vec::new();
-    if !request.order_id.is_empty() {
-        dedupe.push(DedupeKey::Order(
-            offer.advertiser_id,
-            request.order_id.clone(),
-        ));
-    }
+    let mut dedupe = order_claim(offer.advertiser_id, request);
     let Some((touch, _)) = input.touch else {
         return Decision {
             status: ConversionStatus::Unattributed,
@@ -267,11 +273,7 @@ mod tests {
     }
 
     fn advertiser(token: Option<&str>) -> Advertiser {
-        Advertiser {
-            id: 10,
-            name: "Shop".into(),
-            verification_token: token.map(Into::into),
-        }
+        Advertiser { id: 10, name: "Shop".into(), verification_token: token.map(Into::into) }
     }
 
     fn click(age_ms: u64) -> Click {
@@ -288,12 +290,7 @@ mod tests {
         }
     }
 
-    fn decide(
-        request: &ConversionRequest,
-        click: Option<&Click>,
-        offer: &Offer,
-        adv: &Advertiser,
-    ) -> Decision {
+    fn decide(request: &ConversionRequest, click: Option<&Click>, offer: &Offer, adv: &Advertiser) -> Decision {
         attribute_conversion(AttributionInput {
             request,
             touch: click.map(|c| (Touchpoint::Click(c), AttributedBy::TransactionId)),
@@ -316,22 +313,13 @@ mod tests {
         assert_eq!(d.source, ConversionSource::Browser);
         assert_eq!(d.payout.to_string(), "1.999");
         assert_eq!(d.revenue.to_string(), "2.9985");
-        assert_eq!(
-            d.dedupe,
-            vec![
-                DedupeKey::Order(10, "A1".into()),
-                DedupeKey::TransactionEvent(c.id, String::new())
-            ]
-        );
+        assert_eq!(d.dedupe, vec![DedupeKey::Order(10, "A1".into()), DedupeKey::TransactionEvent(c.id, String::new())]);
     }
 
     #[test]
     fn events_that_allow_duplicates_claim_no_transaction_key() {
         let c = click(HOUR);
-        let request = ConversionRequest {
-            event: "renewal".into(),
-            ..Default::default()
-        };
+        let request = ConversionRequest { event: "renewal".into(), ..Default::default() };
         let d = decide(&request, Some(&c), &offer(), &advertiser(None));
         assert_eq!(d.status, ConversionStatus::Approved);
         assert_eq!(d.payout, Money::parse("2").unwrap());
@@ -354,71 +342,32 @@ mod tests {
             r
         };
         let cases: Vec<(ConversionRequest, &Click, Offer, ConversionRejection)> = vec![
-            (
-                plain.clone(),
-                &old,
-                offer(),
-                ConversionRejection::SessionExpired,
-            ),
-            (
-                plain.clone(),
-                &fresh,
-                paused,
-                ConversionRejection::OfferPaused,
-            ),
-            (
-                with(|r| r.event = "refund".into()),
-                &fresh,
-                offer(),
-                ConversionRejection::EventNotOnOffer,
-            ),
+            (plain.clone(), &old, offer(), ConversionRejection::SessionExpired),
+            (plain.clone(), &fresh, paused, ConversionRejection::OfferPaused),
+            (with(|r| r.event = "refund".into()), &fresh, offer(), ConversionRejection::EventNotOnOffer),
             (
                 with(|r| r.verification_token = Some("guess".into())),
                 &fresh,
                 offer(),
                 ConversionRejection::BadVerificationToken,
             ),
-            (
-                plain.clone(),
-                &fresh,
-                s2s_only.clone(),
-                ConversionRejection::BrowserConversionsRefused,
-            ),
-            (
-                with(|r| r.oid = Some(2)),
-                &fresh,
-                offer(),
-                ConversionRejection::OfferMismatch,
-            ),
-            (
-                with(|r| r.advertiser_id = Some(11)),
-                &fresh,
-                offer(),
-                ConversionRejection::OfferMismatch,
-            ),
+            (plain.clone(), &fresh, s2s_only.clone(), ConversionRejection::BrowserConversionsRefused),
+            (with(|r| r.oid = Some(2)), &fresh, offer(), ConversionRejection::OfferMismatch),
+            (with(|r| r.advertiser_id = Some(11)), &fresh, offer(), ConversionRejection::OfferMismatch),
         ];
         for (request, c, o, why) in cases {
             let d = decide(&request, Some(c), &o, &adv);
-            assert_eq!(
-                (d.status, d.rejection),
-                (ConversionStatus::Rejected, Some(why))
-            );
+            assert_eq!((d.status, d.rejection), (ConversionStatus::Rejected, Some(why)));
             assert!(d.dedupe.is_empty() && d.payout == Money::ZERO);
         }
         let server = with(|r| r.verification_token = Some("s3cret".into()));
         let d = decide(&server, Some(&fresh), &s2s_only, &adv);
-        assert_eq!(
-            (d.status, d.source),
-            (ConversionStatus::Approved, ConversionSource::Server)
-        );
+        assert_eq!((d.status, d.source), (ConversionStatus::Approved, ConversionSource::Server));
     }
 
     #[test]
     fn no_touchpoint_is_unattributed_but_still_claims_the_order() {
-        let request = ConversionRequest {
-            order_id: "O9".into(),
-            ..Default::default()
-        };
+        let request = ConversionRequest { order_id: "O9".into(), ..Default::default() };
         let d = decide(&request, None, &offer(), &advertiser(None));
         assert_eq!(d.status, ConversionStatus::Unattributed);
         assert_eq!(d.payout, Money::ZERO);
@@ -429,43 +378,18 @@ mod tests {
     fn explicit_id_beats_cookies_and_unknown_explicit_id_is_an_error() {
         let a = click(HOUR);
         let b = click(2 * HOUR);
-        let explicit = Evidence {
-            by: AttributedBy::TransactionId,
-            id: a.id,
-            found: Some(Touchpoint::Click(&a)),
-        };
-        let cookie = Evidence {
-            by: AttributedBy::FirstPartyCookie,
-            id: b.id,
-            found: Some(Touchpoint::Click(&b)),
-        };
+        let explicit = Evidence { by: AttributedBy::TransactionId, id: a.id, found: Some(Touchpoint::Click(&a)) };
+        let cookie = Evidence { by: AttributedBy::FirstPartyCookie, id: b.id, found: Some(Touchpoint::Click(&b)) };
         let (t, by) = choose_touchpoint(&[explicit, cookie]).unwrap().unwrap();
         assert_eq!((t.id(), by), (a.id, AttributedBy::TransactionId));
 
-        let stale_cookie = Evidence {
-            by: AttributedBy::FirstPartyCookie,
-            id: a.id,
-            found: None,
-        };
-        let tracking = Evidence {
-            by: AttributedBy::TrackingCookie,
-            id: b.id,
-            found: Some(Touchpoint::Click(&b)),
-        };
-        let (t, by) = choose_touchpoint(&[stale_cookie, tracking])
-            .unwrap()
-            .unwrap();
+        let stale_cookie = Evidence { by: AttributedBy::FirstPartyCookie, id: a.id, found: None };
+        let tracking = Evidence { by: AttributedBy::TrackingCookie, id: b.id, found: Some(Touchpoint::Click(&b)) };
+        let (t, by) = choose_touchpoint(&[stale_cookie, tracking]).unwrap().unwrap();
         assert_eq!((t.id(), by), (b.id, AttributedBy::TrackingCookie));
 
-        let unknown = Evidence {
-            by: AttributedBy::TransactionId,
-            id: a.id,
-            found: None,
-        };
-        assert_eq!(
-            choose_touchpoint(&[unknown, tracking]).unwrap_err(),
-            ConversionRejection::UnknownTransaction
-        );
+        let unknown = Evidence { by: AttributedBy::TransactionId, id: a.id, found: None };
+        assert_eq!(choose_touchpoint(&[unknown, tracking]).unwrap_err(), ConversionRejection::UnknownTransaction);
         assert!(choose_touchpoint(&[]).unwrap().is_none());
     }
 

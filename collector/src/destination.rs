@@ -8,11 +8,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use crate::model::Click;
 
 /// Everything but RFC 3986 unreserved characters is encoded.
-const MACRO_VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const MACRO_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TemplateError {
@@ -26,10 +22,8 @@ pub enum TemplateError {
 
 /// Check a destination template when an offer is configured, not when a click arrives.
 pub fn validate_template(template: &str) -> Result<(), TemplateError> {
-    let rest = template
-        .strip_prefix("https://")
-        .or_else(|| template.strip_prefix("http://"))
-        .ok_or(TemplateError::NotHttp)?;
+    let rest =
+        template.strip_prefix("https://").or_else(|| template.strip_prefix("http://")).ok_or(TemplateError::NotHttp)?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     if authority.is_empty() {
         return Err(TemplateError::NotHttp);
@@ -37,10 +31,7 @@ pub fn validate_template(template: &str) -> Result<(), TemplateError> {
     if authority.contains(['{', '}', '@', '\\']) {
         return Err(TemplateError::MacroInHost);
     }
-    if template
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control())
-    {
+    if template.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(TemplateError::BadCharacter);
     }
     Ok(())
@@ -55,11 +46,7 @@ pub fn expand(template: &str, lookup: impl Fn(&str) -> Option<String>) -> String
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
         match after.find('}') {
-            Some(close)
-                if after[..close]
-                    .bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || c == b'_') =>
-            {
+            Some(close) if after[..close].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') => {
                 let name = &after[..close];
                 match lookup(name) {
                     Some(value) => out.extend(utf8_percent_encode(&value, MACRO_VALUE)),
@@ -115,58 +102,29 @@ mod tests {
 
     #[test]
     fn expands_and_encodes() {
-        let url = expand(
-            "https://shop.example/p?t={transaction_id}&s={sub1}&x={nope}&y={",
-            |n| match n {
-                "transaction_id" => Some("abc".into()),
-                "sub1" => Some("a b&c=d/../\"<script>".into()),
-                _ => None,
-            },
-        );
-        assert_eq!(
-            url,
-            "https://shop.example/p?t=abc&s=a%20b%26c%3Dd%2F..%2F%22%3Cscript%3E&x={nope}&y={"
-        );
+        let url = expand("https://shop.example/p?t={transaction_id}&s={sub1}&x={nope}&y={", |n| match n {
+            "transaction_id" => Some("abc".into()),
+            "sub1" => Some("a b&c=d/../\"<script>".into()),
+            _ => None,
+        });
+        assert_eq!(url, "https://shop.example/p?t=abc&s=a%20b%26c%3Dd%2F..%2F%22%3Cscript%3E&x={nope}&y={");
     }
 
     #[test]
     fn encoding_keeps_the_host() {
-        let url = expand("https://shop.example/{sub1}", |_| {
-            Some("@evil.example/x?y#z".into())
-        });
+        let url = expand("https://shop.example/{sub1}", |_| Some("@evil.example/x?y#z".into()));
         assert_eq!(url, "https://shop.example/%40evil.example%2Fx%3Fy%23z");
     }
 
     #[test]
     fn validates_templates() {
-        assert_eq!(
-            validate_template("https://shop.example/?t={transaction_id}"),
-            Ok(())
-        );
-        assert_eq!(
-            validate_template("http://127.0.0.1:8081/index.html"),
-            Ok(())
-        );
-        assert_eq!(
-            validate_template("javascript:alert(1)"),
-            Err(TemplateError::NotHttp)
-        );
-        assert_eq!(
-            validate_template("//evil.example"),
-            Err(TemplateError::NotHttp)
-        );
+        assert_eq!(validate_template("https://shop.example/?t={transaction_id}"), Ok(()));
+        assert_eq!(validate_template("http://127.0.0.1:8081/index.html"), Ok(()));
+        assert_eq!(validate_template("javascript:alert(1)"), Err(TemplateError::NotHttp));
+        assert_eq!(validate_template("//evil.example"), Err(TemplateError::NotHttp));
         assert_eq!(validate_template("https://"), Err(TemplateError::NotHttp));
-        assert_eq!(
-            validate_template("https://{sub1}/x"),
-            Err(TemplateError::MacroInHost)
-        );
-        assert_eq!(
-            validate_template("https://shop.example@{sub1}/"),
-            Err(TemplateError::MacroInHost)
-        );
-        assert_eq!(
-            validate_template("https://shop.example/a b"),
-            Err(TemplateError::BadCharacter)
-        );
+        assert_eq!(validate_template("https://{sub1}/x"), Err(TemplateError::MacroInHost));
+        assert_eq!(validate_template("https://shop.example@{sub1}/"), Err(TemplateError::MacroInHost));
+        assert_eq!(validate_template("https://shop.example/a b"), Err(TemplateError::BadCharacter));
     }
 }

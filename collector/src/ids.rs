@@ -8,9 +8,7 @@ use std::fmt;
 
 /// A record ID: clicks and impressions hand it out as their transaction ID, conversions as
 /// their conversion ID.
-#[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TimeId([u8; 16]);
 
 /// The ID a click or impression is stamped with; it proves who sent the visitor.
@@ -70,6 +68,13 @@ impl TimeId {
     }
 }
 
+/// A 128-bit random secret as 32 hex characters (admin tokens, API keys).
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).expect("operating system random source unavailable");
+    TimeId(bytes).to_string()
+}
+
 fn hex_value(c: u8) -> Result<u8, IdError> {
     match c {
         b'0'..=b'9' => Ok(c - b'0'),
@@ -107,9 +112,7 @@ mod tests {
         let id = TimeId::generate(1_700_000_000_123);
         let text = id.to_string();
         assert_eq!(text.len(), 32);
-        assert!(text
-            .bytes()
-            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(text.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert_eq!(TimeId::parse(&text), Ok(id));
         assert_eq!(TimeId::parse(&text.to_uppercase()), Ok(id));
         assert_eq!(id.issued_at_ms(), 1_700_000_000_123);

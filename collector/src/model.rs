@@ -84,9 +84,7 @@ pub struct Offer {
 
 impl Offer {
     pub fn event(&self, name: &str) -> Option<&OfferEvent> {
-        self.events
-            .iter()
-            .find(|e| e.name.eq_ignore_ascii_case(name))
+        self.events.iter().find(|e| e.name.eq_ignore_ascii_case(name))
     }
 }
 
@@ -182,13 +180,9 @@ impl ClickRejection {
     }
 
     pub fn from_code(code: u16) -> Option<ClickRejection> {
-        [
-            ClickRejection::UnknownOffer,
-            ClickRejection::OfferPaused,
-            ClickRejection::UnknownPartner,
-        ]
-        .into_iter()
-        .find(|r| r.code() == code)
+        [ClickRejection::UnknownOffer, ClickRejection::OfferPaused, ClickRejection::UnknownPartner]
+            .into_iter()
+            .find(|r| r.code() == code)
     }
 
     pub fn message(self) -> &'static str {
@@ -282,24 +276,16 @@ impl ConversionRejection {
     pub fn message(self) -> &'static str {
         match self {
             ConversionRejection::UnknownTransaction => "transaction ID not found",
-            ConversionRejection::SessionExpired => {
-                "click is older than the offer's session duration"
-            }
+            ConversionRejection::SessionExpired => "click is older than the offer's session duration",
             ConversionRejection::OfferPaused => "offer is paused",
             ConversionRejection::EventNotOnOffer => "event is not configured on the offer",
             ConversionRejection::DuplicateTransactionEvent => {
                 "a conversion for this transaction and event was already recorded"
             }
-            ConversionRejection::DuplicateOrder => {
-                "a conversion with this order_id was already recorded"
-            }
+            ConversionRejection::DuplicateOrder => "a conversion with this order_id was already recorded",
             ConversionRejection::BadVerificationToken => "verification token is missing or wrong",
-            ConversionRejection::OfferMismatch => {
-                "the click belongs to another offer or advertiser"
-            }
-            ConversionRejection::BrowserConversionsRefused => {
-                "offer accepts server-to-server conversions only"
-            }
+            ConversionRejection::OfferMismatch => "the click belongs to another offer or advertiser",
+            ConversionRejection::BrowserConversionsRefused => "offer accepts server-to-server conversions only",
             ConversionRejection::UnknownOffer => "offer or advertiser not found",
         }
     }
@@ -391,9 +377,7 @@ impl Counters {
         let approved = c.status == ConversionStatus::Approved;
         Counters {
             conversions: u64::from(approved),
-            view_through_conversions: u64::from(
-                approved && c.attributed_by == AttributedBy::Impression,
-            ),
+            view_through_conversions: u64::from(approved && c.attributed_by == AttributedBy::Impression),
             rejected_conversions: u64::from(c.status == ConversionStatus::Rejected),
             duplicate_conversions: u64::from(c.status == ConversionStatus::Duplicate),
             unattributed_conversions: u64::from(c.status == ConversionStatus::Unattributed),

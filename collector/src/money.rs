@@ -6,18 +6,7 @@
 use std::fmt;
 
 /// An amount of money in ten-thousandths of the currency unit (`12.5` is `Money(125_000)`).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Money(pub i64);
 
 const SCALE: i64 = 10_000;
@@ -62,19 +51,11 @@ impl Money {
         if whole.len() > 13 {
             return Err(MoneyError::TooLarge);
         }
-        let units: i64 = if whole.is_empty() {
-            0
-        } else {
-            whole.parse().map_err(|_| MoneyError::TooLarge)?
-        };
+        let units: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| MoneyError::TooLarge)? };
         if units > MAX_UNITS {
             return Err(MoneyError::TooLarge);
         }
-        let mut frac_value: i64 = if frac.is_empty() {
-            0
-        } else {
-            frac.parse().map_err(|_| MoneyError::Malformed)?
-        };
+        let mut frac_value: i64 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| MoneyError::Malformed)? };
         for _ in frac.len()..4 {
             frac_value *= 10;
         }
@@ -87,11 +68,7 @@ impl Money {
     pub fn percent(self, percent: Money) -> Money {
         let product = self.0 as i128 * percent.0 as i128; // scale 10^8 · percent
         let divisor = (SCALE as i128) * 100;
-        let rounded = if product >= 0 {
-            (product + divisor / 2) / divisor
-        } else {
-            (product - divisor / 2) / divisor
-        };
+        let rounded = if product >= 0 { (product + divisor / 2) / divisor } else { (product - divisor / 2) / divisor };
         Money(rounded.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
     }
 
@@ -146,9 +123,7 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_plain_decimal() {
-        for text in [
-            "", "-", ".", "1.", "1e3", "1,5", "NaN", "inf", " 1", "1 ", "0x10", "--1", "1.2.3",
-        ] {
+        for text in ["", "-", ".", "1.", "1e3", "1,5", "NaN", "inf", " 1", "1 ", "0x10", "--1", "1.2.3"] {
             assert_eq!(Money::parse(text), Err(MoneyError::Malformed), "{text:?}");
         }
         assert_eq!(Money::parse("0.00001"), Err(MoneyError::TooPrecise));
@@ -159,28 +134,9 @@ mod tests {
     #[test]
     fn percentage_rounds_half_away_from_zero() {
         let amount = Money::parse("19.99").unwrap();
-        assert_eq!(
-            amount.percent(Money::parse("10").unwrap()).to_string(),
-            "1.999"
-        );
-        assert_eq!(
-            Money::parse("0.0005")
-                .unwrap()
-                .percent(Money::parse("10").unwrap()),
-            Money(1)
-        );
-        assert_eq!(
-            Money::parse("-0.0005")
-                .unwrap()
-                .percent(Money::parse("10").unwrap()),
-            Money(-1)
-        );
-        assert_eq!(
-            Money::parse("200")
-                .unwrap()
-                .percent(Money::parse("12.5").unwrap())
-                .to_string(),
-            "25.00"
-        );
+        assert_eq!(amount.percent(Money::parse("10").unwrap()).to_string(), "1.999");
+        assert_eq!(Money::parse("0.0005").unwrap().percent(Money::parse("10").unwrap()), Money(1));
+        assert_eq!(Money::parse("-0.0005").unwrap().percent(Money::parse("10").unwrap()), Money(-1));
+        assert_eq!(Money::parse("200").unwrap().percent(Money::parse("12.5").unwrap()).to_string(), "25.00");
     }
 }

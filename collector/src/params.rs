@@ -21,10 +21,7 @@ pub enum ParamError {
     #[error("the query is not valid percent-encoded UTF-8")]
     InvalidEncoding,
     #[error("{field} {reason}")]
-    Invalid {
-        field: &'static str,
-        reason: &'static str,
-    },
+    Invalid { field: &'static str, reason: &'static str },
     #[error("amount {0}")]
     Amount(MoneyError),
 }
@@ -71,10 +68,7 @@ impl Query {
 
     /// The first non-empty value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(n, v)| n == name && !v.is_empty())
-            .map(|(_, v)| v.as_str())
+        self.pairs.iter().find(|(n, v)| n == name && !v.is_empty()).map(|(_, v)| v.as_str())
     }
 
     pub fn push(&mut self, name: &str, value: &str) {
@@ -127,10 +121,7 @@ fn text(q: &Query, field: &'static str, max: usize) -> Result<String, ParamError
         return Err(ParamError::TooLong { field, max });
     }
     if value.chars().any(char::is_control) {
-        return Err(ParamError::Invalid {
-            field,
-            reason: "must not contain control characters",
-        });
+        return Err(ParamError::Invalid { field, reason: "must not contain control characters" });
     }
     Ok(value.to_owned())
 }
@@ -138,10 +129,8 @@ fn text(q: &Query, field: &'static str, max: usize) -> Result<String, ParamError
 fn optional_tid(q: &Query, field: &'static str) -> Result<Option<TransactionId>, ParamError> {
     q.get(field)
         .map(|raw| {
-            TransactionId::parse(raw).map_err(|_| ParamError::Invalid {
-                field,
-                reason: "must be 32 hexadecimal characters",
-            })
+            TransactionId::parse(raw)
+                .map_err(|_| ParamError::Invalid { field, reason: "must be 32 hexadecimal characters" })
         })
         .transpose()
 }
@@ -150,10 +139,7 @@ fn optional_tid(q: &Query, field: &'static str) -> Result<Option<TransactionId>,
 fn is_uuid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.bytes().all(|c| c.is_ascii_hexdigit()))
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|c| c.is_ascii_hexdigit()))
 }
 
 const SUB_FIELDS: [&str; 5] = ["sub1", "sub2", "sub3", "sub4", "sub5"];
@@ -180,17 +166,11 @@ pub fn tracking_params(q: &Query) -> Result<TrackingParams, ParamError> {
     };
     for (field, value) in [("idfa", &params.idfa), ("google_aid", &params.google_aid)] {
         if !value.is_empty() && !is_uuid(value) {
-            return Err(ParamError::Invalid {
-                field,
-                reason: "must be formatted 8-4-4-4-12 hexadecimal",
-            });
+            return Err(ParamError::Invalid { field, reason: "must be formatted 8-4-4-4-12 hexadecimal" });
         }
     }
     if !params.android_id.bytes().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(ParamError::Invalid {
-            field: "android_id",
-            reason: "must be letters and digits",
-        });
+        return Err(ParamError::Invalid { field: "android_id", reason: "must be letters and digits" });
     }
     Ok(params)
 }
@@ -199,11 +179,7 @@ pub fn tracking_params(q: &Query) -> Result<TrackingParams, ParamError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClickRequest {
     /// Record a new click.
-    New {
-        oid: OfferId,
-        affid: PartnerId,
-        params: TrackingParams,
-    },
+    New { oid: OfferId, affid: PartnerId, params: TrackingParams },
     /// The SDK landed with a transaction ID from a redirect link: describe that click again.
     Existing(TransactionId),
 }
@@ -247,28 +223,14 @@ impl ConversionRequest {
             *slot = text(q, field, MAX_VALUE_LEN)?;
         }
         let idempotency_key = text(q, "idempotency_key", 64)?;
-        if !idempotency_key
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-        {
-            return Err(ParamError::Invalid {
-                field: "idempotency_key",
-                reason: "must be letters, digits, - or _",
-            });
+        if !idempotency_key.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_') {
+            return Err(ParamError::Invalid { field: "idempotency_key", reason: "must be letters, digits, - or _" });
         }
-        let amount = q
-            .get("amount")
-            .map(Money::parse)
-            .transpose()
-            .map_err(ParamError::Amount)?;
+        let amount = q.get("amount").map(Money::parse).transpose().map_err(ParamError::Amount)?;
         if amount.is_some_and(|a| a < Money::ZERO) {
-            return Err(ParamError::Invalid {
-                field: "amount",
-                reason: "must not be negative",
-            });
+            return Err(ParamError::Invalid { field: "amount", reason: "must not be negative" });
         }
-        let verification_token =
-            Some(text(q, "verification_token", 128)?).filter(|t| !t.is_empty());
+        let verification_token = Some(text(q, "verification_token", 128)?).filter(|t| !t.is_empty());
         Ok(ConversionRequest {
             transaction_id: optional_tid(q, "transaction_id")?,
             cookie_tid: optional_tid(q, "cookie_tid")?,
@@ -305,31 +267,15 @@ mod tests {
 
     #[test]
     fn broken_encoding_is_an_error() {
-        for raw in [
-            &b"sub1=%zz"[..],
-            b"sub1=%4",
-            b"sub1=%",
-            b"sub1=%ff%fe",
-            b"sub1=\xff",
-        ] {
-            assert_eq!(
-                Query::parse(raw),
-                Err(ParamError::InvalidEncoding),
-                "{raw:?}"
-            );
+        for raw in [&b"sub1=%zz"[..], b"sub1=%4", b"sub1=%", b"sub1=%ff%fe", b"sub1=\xff"] {
+            assert_eq!(Query::parse(raw), Err(ParamError::InvalidEncoding), "{raw:?}");
         }
     }
 
     #[test]
     fn click_needs_integer_offer_and_partner() {
-        assert_eq!(
-            ClickRequest::parse(&q("affid=1")),
-            Err(ParamError::Missing("oid"))
-        );
-        assert_eq!(
-            ClickRequest::parse(&q("oid=1")),
-            Err(ParamError::Missing("affid"))
-        );
+        assert_eq!(ClickRequest::parse(&q("affid=1")), Err(ParamError::Missing("oid")));
+        assert_eq!(ClickRequest::parse(&q("oid=1")), Err(ParamError::Missing("affid")));
         for bad in [
             "oid=abc&affid=1",
             "oid=-1&affid=1",
@@ -337,16 +283,10 @@ mod tests {
             "oid=1.5&affid=1",
             "oid=99999999999999999999&affid=1",
         ] {
-            assert_eq!(
-                ClickRequest::parse(&q(bad)),
-                Err(ParamError::NotAnInteger("oid")),
-                "{bad}"
-            );
+            assert_eq!(ClickRequest::parse(&q(bad)), Err(ParamError::NotAnInteger("oid")), "{bad}");
         }
         let ok = ClickRequest::parse(&q("oid=7&affid=3&sub1=spring&gclid=abc")).unwrap();
-        let ClickRequest::New { oid, affid, params } = ok else {
-            panic!("expected a new click")
-        };
+        let ClickRequest::New { oid, affid, params } = ok else { panic!("expected a new click") };
         assert_eq!((oid, affid), (7, 3));
         assert_eq!(params.sub[0], "spring");
         assert_eq!(params.gclid, "abc");
@@ -355,21 +295,12 @@ mod tests {
     #[test]
     fn click_validates_lengths_and_device_ids() {
         let long = format!("oid=1&affid=1&sub2={}", "x".repeat(MAX_VALUE_LEN + 1));
-        assert_eq!(
-            ClickRequest::parse(&q(&long)),
-            Err(ParamError::TooLong {
-                field: "sub2",
-                max: MAX_VALUE_LEN
-            })
-        );
+        assert_eq!(ClickRequest::parse(&q(&long)), Err(ParamError::TooLong { field: "sub2", max: MAX_VALUE_LEN }));
         assert!(matches!(
             ClickRequest::parse(&q("oid=1&affid=1&idfa=not-a-uuid")),
             Err(ParamError::Invalid { field: "idfa", .. })
         ));
-        assert!(ClickRequest::parse(&q(
-            "oid=1&affid=1&idfa=6D92078A-8246-4BA4-AE5B-76104861E7DC"
-        ))
-        .is_ok());
+        assert!(ClickRequest::parse(&q("oid=1&affid=1&idfa=6D92078A-8246-4BA4-AE5B-76104861E7DC")).is_ok());
         assert!(matches!(
             ClickRequest::parse(&q("oid=1&affid=1&sub1=a%0Ab")),
             Err(ParamError::Invalid { field: "sub1", .. })
@@ -383,10 +314,7 @@ mod tests {
         assert_eq!(parsed, ClickRequest::Existing(tid));
         assert!(matches!(
             ClickRequest::parse(&q("transaction_id=xyz")),
-            Err(ParamError::Invalid {
-                field: "transaction_id",
-                ..
-            })
+            Err(ParamError::Invalid { field: "transaction_id", .. })
         ));
     }
 
@@ -401,23 +329,11 @@ mod tests {
         assert_eq!(c.amount, Some(Money(499_000)));
         assert_eq!(c.event, "purchase");
         assert_eq!(c.order_id, "A-1");
-        assert_eq!(
-            ConversionRequest::parse(&q("amount=4e1")),
-            Err(ParamError::Amount(MoneyError::Malformed))
-        );
-        assert!(matches!(
-            ConversionRequest::parse(&q("amount=-1")),
-            Err(ParamError::Invalid {
-                field: "amount",
-                ..
-            })
-        ));
+        assert_eq!(ConversionRequest::parse(&q("amount=4e1")), Err(ParamError::Amount(MoneyError::Malformed)));
+        assert!(matches!(ConversionRequest::parse(&q("amount=-1")), Err(ParamError::Invalid { field: "amount", .. })));
         assert!(matches!(
             ConversionRequest::parse(&q("idempotency_key=a%20b")),
-            Err(ParamError::Invalid {
-                field: "idempotency_key",
-                ..
-            })
+            Err(ParamError::Invalid { field: "idempotency_key", .. })
         ));
     }
 }

@@ -8,17 +8,14 @@ use super::StoreError;
 const VERSION: u8 = 1;
 
 pub fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>, StoreError> {
-    let mut out =
-        postcard::to_stdvec(record).map_err(|e| StoreError::Corrupt(format!("encode: {e}")))?;
+    let mut out = postcard::to_stdvec(record).map_err(|e| StoreError::Corrupt(format!("encode: {e}")))?;
     out.insert(0, VERSION);
     Ok(out)
 }
 
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
     match bytes.split_first() {
-        Some((&VERSION, body)) => {
-            postcard::from_bytes(body).map_err(|e| StoreError::Corrupt(format!("decode: {e}")))
-        }
+        Some((&VERSION, body)) => postcard::from_bytes(body).map_err(|e| StoreError::Corrupt(format!("decode: {e}"))),
         Some((v, _)) => Err(StoreError::Corrupt(format!("unknown record version {v}"))),
         None => Err(StoreError::Corrupt("empty record".into())),
     }
@@ -37,15 +34,8 @@ mod tests {
             oid: 1,
             affid: 2,
             advertiser_id: 3,
-            params: TrackingParams {
-                gclid: "abc".into(),
-                ..Default::default()
-            },
-            visitor: Visitor {
-                ip: "127.0.0.1".into(),
-                user_agent: "UA".into(),
-                referrer: String::new(),
-            },
+            params: TrackingParams { gclid: "abc".into(), ..Default::default() },
+            visitor: Visitor { ip: "127.0.0.1".into(), user_agent: "UA".into(), referrer: String::new() },
             kind: LinkKind::Sdk,
             unique: true,
             error_code: 0,
@@ -55,13 +45,7 @@ mod tests {
         assert_eq!(decode::<Click>(&bytes).unwrap(), click);
         let mut wrong = bytes.clone();
         wrong[0] = 99;
-        assert!(matches!(
-            decode::<Click>(&wrong),
-            Err(StoreError::Corrupt(_))
-        ));
-        assert!(matches!(
-            decode::<Click>(&bytes[..bytes.len() / 2]),
-            Err(StoreError::Corrupt(_))
-        ));
+        assert!(matches!(decode::<Click>(&wrong), Err(StoreError::Corrupt(_))));
+        assert!(matches!(decode::<Click>(&bytes[..bytes.len() / 2]), Err(StoreError::Corrupt(_))));
     }
 }

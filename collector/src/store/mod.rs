@@ -21,9 +21,7 @@ use serde::de::DeserializeOwned;
 
 use crate::attribution::DedupeKey;
 use crate::ids::TimeId;
-use crate::model::{
-    Advertiser, Click, Conversion, Counters, Impression, Offer, OfferId, Partner, PartnerId,
-};
+use crate::model::{Advertiser, Click, Conversion, Counters, Impression, Offer, OfferId, Partner, PartnerId};
 pub use keys::ConfigKind;
 use writer::{ConfigRecord, Op, Outcome, Pending};
 
@@ -91,8 +89,7 @@ pub struct Page<T> {
 impl Store {
     /// Open (or create) the store in `dir`.
     pub fn open(dir: &Path, durability: Durability) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))?;
         remove_torn_snapshots(dir)?;
         let db = sled::Config::new().path(dir).open()?;
         let trees = Trees {
@@ -111,12 +108,7 @@ impl Store {
             .spawn(move || writer::run(writer_trees, writer_db, durability, rx))
             .map_err(|e| StoreError::Io(format!("cannot start the writer thread: {e}")))?;
         Ok(Store {
-            inner: Arc::new(Inner {
-                db,
-                trees,
-                writes: Mutex::new(Some(tx)),
-                writer: Mutex::new(Some(writer)),
-            }),
+            inner: Arc::new(Inner { db, trees, writes: Mutex::new(Some(tx)), writer: Mutex::new(Some(writer)) }),
         })
     }
 
@@ -135,9 +127,7 @@ impl Store {
         {
             let guard = self.inner.writes.lock().map_err(|_| StoreError::Closed)?;
             let sender = guard.as_ref().ok_or(StoreError::Closed)?;
-            sender
-                .send(Pending { op, reply })
-                .map_err(|_| StoreError::Closed)?;
+            sender.send(Pending { op, reply }).map_err(|_| StoreError::Closed)?;
         }
         answer.await.map_err(|_| StoreError::Closed)?
     }
@@ -159,9 +149,7 @@ impl Store {
 
     /// A small named setting (e.g. the admin token's hash).
     pub async fn put_setting(&self, id: u64, value: Vec<u8>) -> Result<(), StoreError> {
-        self.put_config(ConfigRecord::Setting(id, value))
-            .await
-            .map(|_| ())
+        self.put_config(ConfigRecord::Setting(id, value)).await.map(|_| ())
     }
 
     async fn put_config(&self, record: ConfigRecord) -> Result<u64, StoreError> {
@@ -184,12 +172,7 @@ impl Store {
     }
 
     pub fn setting(&self, id: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .inner
-            .trees
-            .config
-            .get(keys::config(ConfigKind::Setting, id))?
-            .map(|v| v.to_vec()))
+        Ok(self.inner.trees.config.get(keys::config(ConfigKind::Setting, id))?.map(|v| v.to_vec()))
     }
 
     pub fn advertisers(&self) -> Result<Vec<Advertiser>, StoreError> {
@@ -204,17 +187,8 @@ impl Store {
         self.config_records(ConfigKind::Offer)
     }
 
-    fn config_record<T: DeserializeOwned>(
-        &self,
-        kind: ConfigKind,
-        id: u64,
-    ) -> Result<Option<T>, StoreError> {
-        self.inner
-            .trees
-            .config
-            .get(keys::config(kind, id))?
-            .map(|v| codec::decode(&v))
-            .transpose()
+    fn config_record<T: DeserializeOwned>(&self, kind: ConfigKind, id: u64) -> Result<Option<T>, StoreError> {
+        self.inner.trees.config.get(keys::config(kind, id))?.map(|v| codec::decode(&v)).transpose()
     }
 
     fn config_records<T: DeserializeOwned>(&self, kind: ConfigKind) -> Result<Vec<T>, StoreError> {
@@ -224,8 +198,7 @@ impl Store {
             .scan_prefix([kind as u8])
             .map(|entry| {
                 let (key, value) = entry?;
-                keys::config_id(&key)
-                    .ok_or_else(|| StoreError::Corrupt("short config key".into()))?;
+                keys::config_id(&key).ok_or_else(|| StoreError::Corrupt("short config key".into()))?;
                 codec::decode(&value)
             })
             .collect()
@@ -235,18 +208,8 @@ impl Store {
 
     /// Store a click; decides atomically whether it is unique for its visitor inside
     /// `duplicate_window_ms`. Returns the click as stored.
-    pub async fn record_click(
-        &self,
-        click: Click,
-        duplicate_window_ms: u64,
-    ) -> Result<Click, StoreError> {
-        match self
-            .write(Op::Click {
-                click,
-                duplicate_window_ms,
-            })
-            .await?
-        {
+    pub async fn record_click(&self, click: Click, duplicate_window_ms: u64) -> Result<Click, StoreError> {
+        match self.write(Op::Click { click, duplicate_window_ms }).await? {
             Outcome::Click(c) => Ok(c),
             other => Err(unexpected(other)),
         }
@@ -274,30 +237,15 @@ impl Store {
     }
 
     pub fn click(&self, id: &TimeId) -> Result<Option<Click>, StoreError> {
-        self.inner
-            .trees
-            .clicks
-            .get(id.as_bytes())?
-            .map(|v| codec::decode(&v))
-            .transpose()
+        self.inner.trees.clicks.get(id.as_bytes())?.map(|v| codec::decode(&v)).transpose()
     }
 
     pub fn impression(&self, id: &TimeId) -> Result<Option<Impression>, StoreError> {
-        self.inner
-            .trees
-            .impressions
-            .get(id.as_bytes())?
-            .map(|v| codec::decode(&v))
-            .transpose()
+        self.inner.trees.impressions.get(id.as_bytes())?.map(|v| codec::decode(&v)).transpose()
     }
 
     pub fn conversion(&self, id: &TimeId) -> Result<Option<Conversion>, StoreError> {
-        self.inner
-            .trees
-            .conversions
-            .get(id.as_bytes())?
-            .map(|v| codec::decode(&v))
-            .transpose()
+        self.inner.trees.conversions.get(id.as_bytes())?.map(|v| codec::decode(&v)).transpose()
     }
 
     /// Clicks newest first, strictly older than `before`, keeping those `keep` accepts.
@@ -307,13 +255,7 @@ impl Store {
         limit: usize,
         keep: impl Fn(&Click) -> bool,
     ) -> Result<Page<Click>, StoreError> {
-        newest_first(
-            &self.inner.trees.clicks,
-            before,
-            limit,
-            keep,
-            |c: &Click| c.id,
-        )
+        newest_first(&self.inner.trees.clicks, before, limit, keep, |c: &Click| c.id)
     }
 
     pub fn conversions_page(
@@ -322,13 +264,7 @@ impl Store {
         limit: usize,
         keep: impl Fn(&Conversion) -> bool,
     ) -> Result<Page<Conversion>, StoreError> {
-        newest_first(
-            &self.inner.trees.conversions,
-            before,
-            limit,
-            keep,
-            |c: &Conversion| c.id,
-        )
+        newest_first(&self.inner.trees.conversions, before, limit, keep, |c: &Conversion| c.id)
     }
 
     /// Counter rows `(hour, offer, partner, totals)` for hours in `from_hour..to_hour`.
@@ -345,8 +281,8 @@ impl Store {
             .range(start..end)
             .map(|entry| {
                 let (key, value) = entry?;
-                let (hour, oid, affid) = keys::counter_parts(&key)
-                    .ok_or_else(|| StoreError::Corrupt("short counter key".into()))?;
+                let (hour, oid, affid) =
+                    keys::counter_parts(&key).ok_or_else(|| StoreError::Corrupt("short counter key".into()))?;
                 Ok((hour, oid, affid, codec::decode(&value)?))
             })
             .collect()
@@ -381,29 +317,22 @@ fn newest_first<T: DeserializeOwned>(
             rows.push(record);
         }
     }
-    Ok(Page {
-        rows,
-        next_cursor: None,
-    })
+    Ok(Page { rows, next_cursor: None })
 }
 
 fn unexpected(outcome: Outcome) -> StoreError {
-    StoreError::Corrupt(format!(
-        "writer answered with the wrong outcome: {outcome:?}"
-    ))
+    StoreError::Corrupt(format!("writer answered with the wrong outcome: {outcome:?}"))
 }
 
 /// A kill during `sled::open` can leave a torn `*.generating` snapshot that sled 0.34.7 then
 /// refuses to open forever. Such files are never complete data, so they are removed first.
 fn remove_torn_snapshots(dir: &Path) -> Result<(), StoreError> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| StoreError::Io(format!("{}: {e}", dir.display())))?;
     for entry in entries.flatten() {
         let path = entry.path();
         if path.extension().is_some_and(|ext| ext == "generating") {
             tracing::warn!(file = %path.display(), "removing torn snapshot left by a crash");
-            std::fs::remove_file(&path)
-                .map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))?;
+            std::fs::remove_file(&path).map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))?;
         }
     }
     Ok(())

@@ -1,8 +1,7 @@
 use super::*;
 use crate::ids::TransactionId;
 use crate::model::{
-    AttributedBy, ConversionRejection, ConversionSource, ConversionStatus, LinkKind,
-    TrackingParams, Visitor,
+    AttributedBy, ConversionRejection, ConversionSource, ConversionStatus, LinkKind, TrackingParams, Visitor,
 };
 use crate::money::Money;
 
@@ -16,11 +15,7 @@ fn click(now_ms: u64, ip: &str) -> Click {
             sub: ["spring".into(), "".into(), "".into(), "".into(), "".into()],
             ..Default::default()
         },
-        visitor: Visitor {
-            ip: ip.into(),
-            user_agent: "UA".into(),
-            referrer: String::new(),
-        },
+        visitor: Visitor { ip: ip.into(), user_agent: "UA".into(), referrer: String::new() },
         kind: LinkKind::Redirect,
         unique: true,
         error_code: 0,
@@ -54,10 +49,7 @@ fn conversion(now_ms: u64, tid: TransactionId, idempotency_key: &str) -> Convers
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
 #[test]
@@ -66,22 +58,10 @@ fn clicks_survive_reopen_and_repeat_visitors_are_duplicates() {
     let rt = runtime();
     let (first, repeat, other, later) = rt.block_on(async {
         let store = Store::open(dir.path(), Durability::Durable).unwrap();
-        let first = store
-            .record_click(click(1_000_000, "10.0.0.1"), 60_000)
-            .await
-            .unwrap();
-        let repeat = store
-            .record_click(click(1_030_000, "10.0.0.1"), 60_000)
-            .await
-            .unwrap();
-        let other = store
-            .record_click(click(1_030_001, "10.0.0.2"), 60_000)
-            .await
-            .unwrap();
-        let later = store
-            .record_click(click(1_070_000, "10.0.0.1"), 60_000)
-            .await
-            .unwrap();
+        let first = store.record_click(click(1_000_000, "10.0.0.1"), 60_000).await.unwrap();
+        let repeat = store.record_click(click(1_030_000, "10.0.0.1"), 60_000).await.unwrap();
+        let other = store.record_click(click(1_030_001, "10.0.0.2"), 60_000).await.unwrap();
+        let later = store.record_click(click(1_070_000, "10.0.0.1"), 60_000).await.unwrap();
         store.close();
         (first, repeat, other, later)
     });
@@ -91,29 +71,16 @@ fn clicks_survive_reopen_and_repeat_visitors_are_duplicates() {
     assert_eq!(store.click(&first.id).unwrap(), Some(first.clone()));
     assert_eq!(store.click(&repeat.id).unwrap(), Some(repeat.clone()));
     let page = store.clicks_page(None, 2, |_| true).unwrap();
-    assert_eq!(
-        page.rows.iter().map(|c| c.id).collect::<Vec<_>>(),
-        vec![later.id, other.id]
-    );
+    assert_eq!(page.rows.iter().map(|c| c.id).collect::<Vec<_>>(), vec![later.id, other.id]);
     let rest = store.clicks_page(page.next_cursor, 10, |_| true).unwrap();
-    assert_eq!(
-        rest.rows.iter().map(|c| c.id).collect::<Vec<_>>(),
-        vec![repeat.id, first.id]
-    );
+    assert_eq!(rest.rows.iter().map(|c| c.id).collect::<Vec<_>>(), vec![repeat.id, first.id]);
     assert!(rest.next_cursor.is_none());
 
     let counters = store.counters(0, u32::MAX).unwrap();
     assert_eq!(counters.len(), 1);
     let (_, oid, affid, totals) = &counters[0];
     assert_eq!((*oid, *affid), (1, 2));
-    assert_eq!(
-        (
-            totals.gross_clicks,
-            totals.unique_clicks,
-            totals.duplicate_clicks
-        ),
-        (4, 3, 1)
-    );
+    assert_eq!((totals.gross_clicks, totals.unique_clicks, totals.duplicate_clicks), (4, 3, 1));
 }
 
 #[test]
@@ -121,21 +88,14 @@ fn concurrent_identical_conversions_approve_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), Durability::Durable).unwrap();
     let tid = TransactionId::generate(5_000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().unwrap();
     let results: Vec<Conversion> = rt.block_on(async {
         let tasks: Vec<_> = (0..50)
             .map(|_| {
                 let store = store.clone();
                 tokio::spawn(async move {
                     let claims = vec![DedupeKey::TransactionEvent(tid, String::new())];
-                    store
-                        .record_conversion(conversion(6_000, tid, ""), claims)
-                        .await
-                        .unwrap()
+                    store.record_conversion(conversion(6_000, tid, ""), claims).await.unwrap()
                 })
             })
             .collect();
@@ -145,19 +105,10 @@ fn concurrent_identical_conversions_approve_exactly_once() {
         }
         out
     });
-    let approved: Vec<_> = results
-        .iter()
-        .filter(|c| c.status == ConversionStatus::Approved)
-        .collect();
+    let approved: Vec<_> = results.iter().filter(|c| c.status == ConversionStatus::Approved).collect();
     assert_eq!(approved.len(), 1);
-    for dup in results
-        .iter()
-        .filter(|c| c.status == ConversionStatus::Duplicate)
-    {
-        assert_eq!(
-            dup.rejection,
-            Some(ConversionRejection::DuplicateTransactionEvent)
-        );
+    for dup in results.iter().filter(|c| c.status == ConversionStatus::Duplicate) {
+        assert_eq!(dup.rejection, Some(ConversionRejection::DuplicateTransactionEvent));
         assert_eq!(dup.duplicate_of, Some(approved[0].id));
         assert_eq!(dup.payout, Money::ZERO);
     }
@@ -175,26 +126,13 @@ fn a_repeated_idempotency_key_gets_the_first_answer_and_stores_nothing() {
     let rt = runtime();
     let (first, retry) = rt.block_on(async {
         let claims = vec![DedupeKey::TransactionEvent(tid, String::new())];
-        let first = store
-            .record_conversion(conversion(6_000, tid, "key-1"), claims.clone())
-            .await
-            .unwrap();
-        let retry = store
-            .record_conversion(conversion(7_000, tid, "key-1"), claims)
-            .await
-            .unwrap();
+        let first = store.record_conversion(conversion(6_000, tid, "key-1"), claims.clone()).await.unwrap();
+        let retry = store.record_conversion(conversion(7_000, tid, "key-1"), claims).await.unwrap();
         (first, retry)
     });
     assert_eq!(first.status, ConversionStatus::Approved);
     assert_eq!(retry, first);
-    assert_eq!(
-        store
-            .conversions_page(None, 10, |_| true)
-            .unwrap()
-            .rows
-            .len(),
-        1
-    );
+    assert_eq!(store.conversions_page(None, 10, |_| true).unwrap().rows.len(), 1);
 }
 
 #[test]
@@ -203,31 +141,16 @@ fn config_ids_are_assigned_in_sequence() {
     let store = Store::open(dir.path(), Durability::Relaxed).unwrap();
     let rt = runtime();
     rt.block_on(async {
-        let a = store
-            .put_partner(Partner {
-                id: 0,
-                name: "A".into(),
-            })
-            .await
-            .unwrap();
-        let b = store
-            .put_partner(Partner {
-                id: 0,
-                name: "B".into(),
-            })
-            .await
-            .unwrap();
+        let a = store.put_partner(Partner { id: 0, name: "A".into() }).await.unwrap();
+        let b = store.put_partner(Partner { id: 0, name: "B".into() }).await.unwrap();
         assert_eq!((a, b), (1, 2));
-        store
-            .put_partner(Partner {
-                id: 2,
-                name: "B2".into(),
-            })
-            .await
-            .unwrap();
+        store.put_partner(Partner { id: 2, name: "B2".into() }).await.unwrap();
+        store.put_partner(Partner { id: 7, name: "Seeded".into() }).await.unwrap();
+        let after_seed = store.put_partner(Partner { id: 0, name: "C".into() }).await.unwrap();
+        assert_eq!(after_seed, 8, "an explicit ID moves the sequence past it");
     });
     assert_eq!(store.partner(2).unwrap().unwrap().name, "B2");
-    assert_eq!(store.partners().unwrap().len(), 2);
+    assert_eq!(store.partners().unwrap().len(), 4);
     assert!(store.partner(3).unwrap().is_none());
 }
 
@@ -250,8 +173,6 @@ fn writes_after_close_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), Durability::Durable).unwrap();
     store.close();
-    let err = runtime()
-        .block_on(store.record_click(click(1, "1.1.1.1"), 0))
-        .unwrap_err();
+    let err = runtime().block_on(store.record_click(click(1, "1.1.1.1"), 0)).unwrap_err();
     assert!(matches!(err, StoreError::Closed));
 }

@@ -13,9 +13,7 @@ use super::codec::{decode, encode};
 use super::keys::{self, ConfigKind};
 use super::{Durability, StoreError, Trees};
 use crate::attribution::DedupeKey;
-use crate::model::{
-    Advertiser, Click, Conversion, ConversionStatus, Counters, Impression, Offer, Partner,
-};
+use crate::model::{Advertiser, Click, Conversion, ConversionStatus, Counters, Impression, Offer, Partner};
 
 /// Most writes one transaction takes: bounds the latency a batch adds to its first request.
 const MAX_BATCH: usize = 2048;
@@ -81,11 +79,7 @@ pub fn run(trees: Trees, db: sled::Db, durability: Durability, rx: mpsc::Receive
                 results = Err(StoreError::from(e));
             }
         }
-        tracing::trace!(
-            writes = batch.len(),
-            micros = started.elapsed().as_micros() as u64,
-            "batch committed"
-        );
+        tracing::trace!(writes = batch.len(), micros = started.elapsed().as_micros() as u64, "batch committed");
         match results {
             Ok(outcomes) => {
                 for (p, outcome) in batch.into_iter().zip(outcomes) {
@@ -107,63 +101,29 @@ pub fn run(trees: Trees, db: sled::Db, durability: Durability, rx: mpsc::Receive
 }
 
 fn apply(t: &Trees, batch: &[Pending]) -> Result<Vec<Outcome>, StoreError> {
-    let trees = (
-        &t.config,
-        &t.clicks,
-        &t.impressions,
-        &t.conversions,
-        &t.dedupe,
-        &t.visitors,
-        &t.counters,
-    );
+    let trees = (&t.config, &t.clicks, &t.impressions, &t.conversions, &t.dedupe, &t.visitors, &t.counters);
     trees
-        .transaction(
-            |(config, clicks, impressions, conversions, dedupe, visitors, counters)| {
-                let mut out = Vec::with_capacity(batch.len());
-                for p in batch {
-                    out.push(match &p.op {
-                        Op::PutConfig(record) => {
-                            Outcome::ConfigId(put_config(config, record.clone())?)
-                        }
-                        Op::Click {
-                            click,
-                            duplicate_window_ms,
-                        } => Outcome::Click(put_click(
-                            clicks,
-                            visitors,
-                            counters,
-                            click.clone(),
-                            *duplicate_window_ms,
-                        )?),
-                        Op::Impression(imp) => {
-                            impressions
-                                .insert(&imp.id.as_bytes()[..], encode(imp).map_err(abort)?)?;
-                            let c = Counters {
-                                impressions: u64::from(imp.error_code == 0),
-                                ..Counters::default()
-                            };
-                            add_counters(
-                                counters,
-                                keys::counter(keys::hour_of(&imp.id), imp.oid, imp.affid),
-                                &c,
-                            )?;
-                            Outcome::Impression
-                        }
-                        Op::Conversion {
-                            conversion,
-                            dedupe: claims,
-                        } => Outcome::Conversion(put_conversion(
-                            conversions,
-                            dedupe,
-                            counters,
-                            conversion.clone(),
-                            claims,
-                        )?),
-                    });
-                }
-                Ok(out)
-            },
-        )
+        .transaction(|(config, clicks, impressions, conversions, dedupe, visitors, counters)| {
+            let mut out = Vec::with_capacity(batch.len());
+            for p in batch {
+                out.push(match &p.op {
+                    Op::PutConfig(record) => Outcome::ConfigId(put_config(config, record.clone())?),
+                    Op::Click { click, duplicate_window_ms } => {
+                        Outcome::Click(put_click(clicks, visitors, counters, click.clone(), *duplicate_window_ms)?)
+                    }
+                    Op::Impression(imp) => {
+                        impressions.insert(&imp.id.as_bytes()[..], encode(imp).map_err(abort)?)?;
+                        let c = Counters { impressions: u64::from(imp.error_code == 0), ..Counters::default() };
+                        add_counters(counters, keys::counter(keys::hour_of(&imp.id), imp.oid, imp.affid), &c)?;
+                        Outcome::Impression
+                    }
+                    Op::Conversion { conversion, dedupe: claims } => {
+                        Outcome::Conversion(put_conversion(conversions, dedupe, counters, conversion.clone(), claims)?)
+                    }
+                });
+            }
+            Ok(out)
+        })
         .map_err(|e| match e {
             sled::transaction::TransactionError::Abort(e) => e,
             sled::transaction::TransactionError::Storage(e) => StoreError::from(e),
@@ -177,7 +137,7 @@ fn put_config(config: &Tx, record: ConfigRecord) -> TxResult<u64> {
         ConfigRecord::Offer(o) => (ConfigKind::Offer, o.id),
         ConfigRecord::Setting(id, _) => (ConfigKind::Setting, *id),
     };
-    let id = if id == 0 { next_id(config, kind)? } else { id };
+    let id = if id == 0 { next_id(config, kind)? } else { claim_id(config, kind, id)? };
     let value = match record {
         ConfigRecord::Advertiser(mut a) => {
             a.id = id;
@@ -200,34 +160,28 @@ fn put_config(config: &Tx, record: ConfigRecord) -> TxResult<u64> {
 
 /// Next ID of a config kind: kept in a sequence key so a deleted last ID is never reused.
 fn next_id(config: &Tx, kind: ConfigKind) -> TxResult<u64> {
-    let seq_key = [b'#', kind as u8];
-    let last = match config.get(seq_key)? {
-        Some(v) => u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])),
-        None => 0,
-    };
-    let next = last + 1;
-    config.insert(&seq_key[..], &next.to_be_bytes()[..])?;
+    let next = last_id(config, kind)? + 1;
+    config.insert(&[b'#', kind as u8][..], &next.to_be_bytes()[..])?;
     Ok(next)
 }
 
-fn put_click(
-    clicks: &Tx,
-    visitors: &Tx,
-    counters: &Tx,
-    mut click: Click,
-    window_ms: u64,
-) -> TxResult<Click> {
+/// An explicit ID moves the sequence past it, so a later automatic ID never overwrites it.
+fn claim_id(config: &Tx, kind: ConfigKind, id: u64) -> TxResult<u64> {
+    if kind != ConfigKind::Setting && id > last_id(config, kind)? {
+        config.insert(&[b'#', kind as u8][..], &id.to_be_bytes()[..])?;
+    }
+    Ok(id)
+}
+
+fn last_id(config: &Tx, kind: ConfigKind) -> TxResult<u64> {
+    Ok(config.get([b'#', kind as u8])?.and_then(|v| v.as_ref().try_into().ok()).map_or(0, u64::from_be_bytes))
+}
+
+fn put_click(clicks: &Tx, visitors: &Tx, counters: &Tx, mut click: Click, window_ms: u64) -> TxResult<Click> {
     if click.is_valid() {
-        let key = keys::visitor(
-            click.oid,
-            click.affid,
-            &click.visitor.ip,
-            &click.visitor.user_agent,
-        );
+        let key = keys::visitor(click.oid, click.affid, &click.visitor.ip, &click.visitor.user_agent);
         let now = click.id.issued_at_ms();
-        let last = visitors
-            .get(key)?
-            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes));
+        let last = visitors.get(key)?.and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes));
         click.unique = last.is_none_or(|last| now.saturating_sub(last) >= window_ms);
         if click.unique {
             visitors.insert(&key[..], &now.to_be_bytes()[..])?;
@@ -251,8 +205,7 @@ fn put_conversion(
     mut conversion: Conversion,
     claims: &[DedupeKey],
 ) -> TxResult<Conversion> {
-    let idem_key = (!conversion.idempotency_key.is_empty())
-        .then(|| keys::idempotency(&conversion.idempotency_key));
+    let idem_key = (!conversion.idempotency_key.is_empty()).then(|| keys::idempotency(&conversion.idempotency_key));
     if let Some(key) = &idem_key {
         if let Some(earlier) = dedupe.get(key)? {
             if let Some(stored) = conversions.get(earlier)? {
@@ -260,20 +213,13 @@ fn put_conversion(
             }
         }
     }
-    if matches!(
-        conversion.status,
-        ConversionStatus::Approved | ConversionStatus::Unattributed
-    ) {
+    if matches!(conversion.status, ConversionStatus::Approved | ConversionStatus::Unattributed) {
         let claim_keys: Vec<Vec<u8>> = claims.iter().map(keys::dedupe).collect();
         for (claim, key) in claims.iter().zip(&claim_keys) {
             if let Some(holder) = dedupe.get(key)? {
                 conversion.status = ConversionStatus::Duplicate;
                 conversion.rejection = Some(claim.rejection());
-                conversion.duplicate_of = holder
-                    .as_ref()
-                    .try_into()
-                    .ok()
-                    .map(crate::ids::TimeId::from_bytes);
+                conversion.duplicate_of = holder.as_ref().try_into().ok().map(crate::ids::TimeId::from_bytes);
                 conversion.payout = crate::money::Money::ZERO;
                 conversion.revenue = crate::money::Money::ZERO;
                 break;
@@ -288,15 +234,8 @@ fn put_conversion(
     if let Some(key) = idem_key {
         dedupe.insert(key, &conversion.id.as_bytes()[..])?;
     }
-    conversions.insert(
-        &conversion.id.as_bytes()[..],
-        encode(&conversion).map_err(abort)?,
-    )?;
-    let key = keys::counter(
-        keys::hour_of(&conversion.id),
-        conversion.oid,
-        conversion.affid,
-    );
+    conversions.insert(&conversion.id.as_bytes()[..], encode(&conversion).map_err(abort)?)?;
+    let key = keys::counter(keys::hour_of(&conversion.id), conversion.oid, conversion.affid);
     add_counters(counters, key, &Counters::for_conversion(&conversion))?;
     Ok(conversion)
 }
