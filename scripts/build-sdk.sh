@@ -11,7 +11,10 @@ cd "$root"
 out="www/sdk"
 target_wasm="target/wasm32-unknown-unknown/wasm-release/clickstamp_sdk.wasm"
 
-cargo build -p clickstamp-sdk --target wasm32-unknown-unknown --profile wasm-release --quiet
+# strip=false here: wasm-bindgen reads the target_features section, and the size report below
+# reads the function names; wasm-opt strips both from the shipped file.
+CARGO_PROFILE_WASM_RELEASE_STRIP=false \
+  cargo build -p clickstamp-sdk --target wasm32-unknown-unknown --profile wasm-release --quiet
 
 # wasm-bindgen's CLI must match the library exactly, or the glue and the wasm disagree.
 locked="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
@@ -34,9 +37,12 @@ fi
 
 rm -rf "$out"
 mkdir -p "$out"
-wasm-bindgen --target web --out-dir "$out" --out-name clickstamp_sdk "$target_wasm"
+wasm-bindgen --target web --keep-debug --out-dir "$out" --out-name clickstamp_sdk "$target_wasm"
 wasm="$out/clickstamp_sdk_bg.wasm"
-"$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+named="$(mktemp)"
+trap 'rm -f "$named"' EXIT
+cp "$wasm" "$named"
+"$wasm_opt" -Oz --strip-debug --strip-producers --strip-target-features --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$wasm" -o "$wasm.opt"
 mv "$wasm.opt" "$wasm"
@@ -56,18 +62,8 @@ printf '  %-26s %7d B raw  %6d B gz\n' "clickstamp_sdk_bg.wasm" "$wasm_raw" "$wa
 printf '  %-26s %7d B raw  %6d B gz\n' "clickstamp_sdk.js (glue)" "$glue_raw" "$glue_gz"
 echo "  total wasm + glue: $total B ($(kb "$total")); the <script> loader adds $loader_gz B gz"
 
-# Where the wasm bytes go: the largest functions (names from the pre-strip build are gone, so
-# this is by size and section), cheap enough to print on every build.
-echo "largest wasm sections (raw bytes):"
-"$wasm_opt" --print-function-map "$wasm" -o /dev/null >/dev/null 2>&1 || true
-node -e '
-const b = require("fs").readFileSync(process.argv[1]);
-const names = {0:"custom",1:"type",2:"import",3:"function",4:"table",5:"memory",6:"global",7:"export",8:"start",9:"element",10:"code",11:"data",12:"datacount"};
-let p = 8; const rows = [];
-const leb = () => { let r = 0, s = 0, x; do { x = b[p++]; r |= (x & 127) << s; s += 7; } while (x & 128); return r; };
-while (p < b.length) { const id = b[p++]; const n = leb(); rows.push([names[id] || id, n]); p += n; }
-rows.sort((a, c) => c[1] - a[1]).forEach(([s, n]) => console.log("  " + s.padEnd(10) + String(n).padStart(7)));
-' "$wasm"
+# Where the bytes go (cheap enough for every build; see sdk-wasm/README.md for a twiggy run).
+node sdk-wasm/tools/wasm-sizes.cjs "$named" 12
 if [ "$total" -gt 30720 ]; then
   echo "build-sdk: $total B is over the 30 KB ceiling" >&2
   exit 1

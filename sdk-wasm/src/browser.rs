@@ -2,6 +2,7 @@
 //! bytes) and small safe wrappers. Storage access can throw (sandboxed iframes, disabled storage):
 //! those bindings use `catch` and fail as "nothing stored".
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
@@ -92,20 +93,29 @@ pub fn resolved(value: &JsValue) -> Promise {
     Promise::promise_resolve(value)
 }
 
+/// A one-shot JS function running `f`, freed after its call. Every callback goes through this one
+/// closure type: each distinct closure type costs its own glue in the wasm.
+fn callback(f: Box<dyn FnOnce(JsValue) -> JsValue>) -> JsValue {
+    Closure::once_into_js(move |arg: JsValue| f(arg))
+}
+
 /// Runs `f` once `p` settles, with its value or its rejection reason; the returned promise takes
-/// `f`'s result (a promise returned by `f` is followed). One closure, freed after its call:
+/// `f`'s result (a promise returned by `f` is followed). One callback, freed after its call:
 /// `allSettled` never rejects, so no second handler is left behind.
 pub fn settle(p: &Promise, f: impl FnOnce(Settled) -> JsValue + 'static) -> Promise {
-    let callback = Closure::once_into_js(move |results: JsValue| {
+    settle_boxed(p, Box::new(f))
+}
+
+fn settle_boxed(p: &Promise, f: Box<dyn FnOnce(Settled) -> JsValue>) -> Promise {
+    let on_settled = callback(Box::new(move |results: JsValue| {
         let outcome = reflect_get(&results, "0");
-        let fulfilled = reflect_get(&outcome, "status").as_string().as_deref() == Some("fulfilled");
-        if fulfilled {
+        if reflect_get(&outcome, "status").as_string().as_deref() == Some("fulfilled") {
             f(Ok(reflect_get(&outcome, "value")))
         } else {
             f(Err(reflect_get(&outcome, "reason")))
         }
-    });
-    Promise::all_settled(&array_of(p)).then(&callback)
+    }));
+    Promise::all_settled(&array_of(p)).then(&on_settled)
 }
 
 /// A promise and the function that resolves it.
@@ -113,10 +123,10 @@ pub fn deferred() -> (Promise, JsValue) {
     let resolve = alloc::rc::Rc::new(core::cell::RefCell::new(JsValue::UNDEFINED));
     let slot = resolve.clone();
     // The executor runs synchronously inside `new Promise`.
-    let executor = Closure::once_into_js(move |resolve_fn: JsValue| {
+    let executor = callback(Box::new(move |resolve_fn: JsValue| {
         *slot.borrow_mut() = resolve_fn;
         JsValue::UNDEFINED
-    });
+    }));
     let promise = Promise::new(&executor);
     let f = resolve.borrow().clone();
     (promise, f)
@@ -194,6 +204,10 @@ pub fn request(
     timeout_ms: u32,
     done: impl FnOnce(Reply) -> JsValue + 'static,
 ) -> Promise {
+    request_boxed(url, body, timeout_ms, Box::new(done))
+}
+
+fn request_boxed(url: &str, body: Option<&str>, timeout_ms: u32, done: Box<dyn FnOnce(Reply) -> JsValue>) -> Promise {
     let init = object();
     if let Some(body) = body {
         set(&init, "method", &"POST".into());
@@ -213,10 +227,8 @@ pub fn request(
         Ok(response) => {
             let response: Response = response.unchecked_into();
             let status = response.status();
-            settle(&response.json(), move |json| {
-                done(Reply { status, json: json.unwrap_or(JsValue::UNDEFINED) })
-            })
-            .into()
+            settle(&response.json(), move |json| done(Reply { status, json: json.unwrap_or(JsValue::UNDEFINED) }))
+                .into()
         }
     })
 }

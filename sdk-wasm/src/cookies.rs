@@ -1,7 +1,7 @@
 //! First-party storage formats: cookie strings written and read through `document.cookie`, and
 //! the localStorage copy (`<tid>.<expiry ms>`) used when the cookie is gone.
 
-use crate::ids::{is_transaction_id, parse_decimal, push_decimal};
+use crate::ids::{concat, is_transaction_id, parse_decimal, push_decimal, split_byte, split_once_byte};
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -10,12 +10,12 @@ pub const TID_PREFIX: &str = "cs_tid_";
 
 /// `cs_tid_o_{oid}`: the click for an offer.
 pub fn offer_key(oid: &str) -> String {
-    [TID_PREFIX, "o_", oid].concat()
+    concat(&[TID_PREFIX, "o_", oid])
 }
 
 /// `cs_tid_a_{advertiser_id}`: the latest click for any offer of an advertiser.
 pub fn advertiser_key(advertiser_id: &str) -> String {
-    [TID_PREFIX, "a_", advertiser_id].concat()
+    concat(&[TID_PREFIX, "a_", advertiser_id])
 }
 
 /// Where the cookie is scoped and whether it needs `Secure`.
@@ -26,7 +26,7 @@ pub struct Scope<'a> {
 
 /// A `document.cookie` assignment; `max_age` 0 deletes the cookie.
 pub fn set_cookie(name: &str, value: &str, max_age: u64, scope: &Scope) -> String {
-    let mut s = [name, "=", value, "; Path=/; SameSite=Lax; Max-Age="].concat();
+    let mut s = concat(&[name, "=", value, "; Path=/; SameSite=Lax; Max-Age="]);
     push_decimal(&mut s, max_age);
     if scope.secure {
         s.push_str("; Secure");
@@ -40,21 +40,25 @@ pub fn set_cookie(name: &str, value: &str, max_age: u64, scope: &Scope) -> Strin
 
 /// Pairs of a `document.cookie` string (`a=1; b=2`).
 fn cookie_pairs(header: &str) -> impl Iterator<Item = (&str, &str)> {
-    header.split(';').filter_map(|part| {
-        let (name, value) = part.split_once('=')?;
-        Some((name.trim(), value.trim().trim_matches('"')))
+    split_byte(header, b';').filter_map(|part| {
+        let (name, value) = split_once_byte(part, b'=')?;
+        Some((name.trim_ascii(), unquote(value.trim_ascii())))
     })
+}
+
+/// A cookie value without the optional double quotes (RFC 6265).
+fn unquote(value: &str) -> &str {
+    match value.as_bytes() {
+        [b'"', .., b'"'] => value.get(1..value.len() - 1).unwrap_or(value),
+        _ => value,
+    }
 }
 
 /// The transaction ID stored in cookie `name`. Several cookies can share a name (host-only and
 /// `Domain=` ones, or other paths): the newest valid ID wins (IDs are time-ordered); values that
 /// are not transaction IDs (another script's cookie) are ignored.
 pub fn find_transaction_id(header: &str, name: &str) -> Option<String> {
-    cookie_pairs(header)
-        .filter(|(n, v)| *n == name && is_transaction_id(v))
-        .map(|(_, v)| v)
-        .max()
-        .map(String::from)
+    cookie_pairs(header).filter(|(n, v)| *n == name && is_transaction_id(v)).map(|(_, v)| v).max().map(String::from)
 }
 
 /// Names of the cookies holding transaction IDs (for consent withdrawal).
@@ -70,14 +74,14 @@ pub fn tid_cookie_names(header: &str) -> Vec<String> {
 
 /// The localStorage value: the ID and when it stops being attributable (ms since the epoch).
 pub fn stored_value(tid: &str, expires_ms: u64) -> String {
-    let mut s = [tid, "."].concat();
+    let mut s = concat(&[tid, "."]);
     push_decimal(&mut s, expires_ms);
     s
 }
 
 /// The ID in a localStorage value, unless expired or malformed.
 pub fn parse_stored(value: &str, now_ms: u64) -> Option<String> {
-    let (tid, expires) = value.split_once('.')?;
+    let (tid, expires) = split_once_byte(value, b'.')?;
     let expires = parse_decimal(expires)?;
     (is_transaction_id(tid) && expires > now_ms).then(|| String::from(tid))
 }
@@ -105,8 +109,7 @@ mod tests {
         let scoped = Scope { domain: ".shop.example", secure: true };
         assert_eq!(
             set_cookie("cs_tid_a_9", A, 0, &scoped),
-            ["cs_tid_a_9=", A, "; Path=/; SameSite=Lax; Max-Age=0; Secure; Domain=.shop.example"]
-                .concat()
+            ["cs_tid_a_9=", A, "; Path=/; SameSite=Lax; Max-Age=0; Secure; Domain=.shop.example"].concat()
         );
     }
 
@@ -128,10 +131,7 @@ mod tests {
         assert_eq!(find_transaction_id(&header, "cs_tid_o_2"), None);
         assert_eq!(find_transaction_id("", "cs_tid_o_1"), None);
         assert_eq!(find_transaction_id("cs_tid_o_1", "cs_tid_o_1"), None);
-        assert_eq!(
-            tid_cookie_names(&header),
-            ["cs_tid_o_12", "cs_tid_o_1"].map(String::from).to_vec()
-        );
+        assert_eq!(tid_cookie_names(&header), ["cs_tid_o_12", "cs_tid_o_1"].map(String::from).to_vec());
     }
 
     #[test]

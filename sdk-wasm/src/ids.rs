@@ -1,4 +1,5 @@
-//! Identifier formatting: transaction IDs, idempotency keys, decimal numbers (no `format!`).
+//! Identifier formatting: transaction IDs, idempotency keys, decimal numbers, and string
+//! building without `format!` or `[..].concat()` (both pull in code the download pays for).
 
 use alloc::string::String;
 
@@ -25,20 +26,45 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// Decimal digits of `n`, appended to `out`.
-pub fn push_decimal(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+pub fn push_decimal(out: &mut String, n: u64) {
+    if n >= 10 {
+        push_decimal(out, n / 10);
+    }
+    out.push((b'0' + (n % 10) as u8) as char);
+}
+
+/// The parts joined into one string.
+pub fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.push_str(p);
+    }
+    out
+}
+
+/// `s` split at the first `sep` byte (ASCII), like `split_once` with a char pattern but without
+/// its searcher, whose slicing panic path would bring core's formatting code into the wasm.
+pub fn split_once_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == sep)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// The fields of `s` between `sep` bytes (ASCII), like `str::split`.
+pub fn split_byte(s: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    core::iter::from_fn(move || {
+        let current = rest?;
+        match split_once_byte(current, sep) {
+            Some((field, tail)) => {
+                rest = Some(tail);
+                Some(field)
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
         }
-    }
-    for &d in &digits[i..] {
-        out.push(d as char);
-    }
+    })
 }
 
 /// Parses a decimal integer (as written by [`push_decimal`]).
@@ -84,6 +110,22 @@ mod tests {
         assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
         assert_eq!(hex(&[7u8; 16]).len(), 32);
         assert!(is_transaction_id(&hex(&[0xab; 16])));
+    }
+
+    #[test]
+    fn splitting_by_byte() {
+        assert_eq!(split_once_byte("a=b=c", b'='), Some(("a", "b=c")));
+        assert_eq!(split_once_byte("é=x", b'='), Some(("é", "x")));
+        assert_eq!(split_once_byte("abc", b'='), None);
+        let fields: Vec<&str> = split_byte("a&&b&", b'&').collect();
+        assert_eq!(fields, ["a", "", "b", ""]);
+        assert_eq!(split_byte("", b'&').collect::<Vec<_>>(), [""]);
+    }
+
+    #[test]
+    fn concatenation() {
+        assert_eq!(concat(&["a", "", "bc"]), "abc");
+        assert_eq!(concat(&[]), "");
     }
 
     #[test]

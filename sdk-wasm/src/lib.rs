@@ -9,6 +9,8 @@
 extern crate alloc;
 
 mod browser;
+#[cfg(all(test, target_arch = "wasm32"))]
+mod browser_tests;
 pub mod cookies;
 pub mod ids;
 pub mod params;
@@ -16,8 +18,6 @@ pub mod queue;
 #[cfg(all(target_arch = "wasm32", not(test)))]
 mod runtime;
 mod sdk;
-#[cfg(all(test, target_arch = "wasm32"))]
-mod browser_tests;
 
 use alloc::string::String;
 use browser::Promise;
@@ -32,7 +32,9 @@ pub fn start() {
 /// `configure({endpoint, cookieDomain, requireConsent, respectGpc})`: only the given fields change.
 #[wasm_bindgen]
 pub fn configure(
-    #[wasm_bindgen(unchecked_param_type = "{endpoint?: string, cookieDomain?: string, requireConsent?: boolean, respectGpc?: boolean}")]
+    #[wasm_bindgen(
+        unchecked_param_type = "{endpoint?: string, cookieDomain?: string, requireConsent?: boolean, respectGpc?: boolean}"
+    )]
     options: JsValue,
 ) {
     sdk::configure(&options);
@@ -85,9 +87,7 @@ pub fn get_advertiser_transaction_id(
 }
 
 fn stored(id: &JsValue, key: fn(&str) -> String) -> String {
-    browser::text(id)
-        .and_then(|id| sdk::stored_transaction_id(&key(&id)))
-        .unwrap_or_default()
+    browser::text(id).and_then(|id| sdk::stored_transaction_id(&key(&id))).unwrap_or_default()
 }
 
 /// `consent(true)` allows storage and requests (and releases held calls); `consent(false)`

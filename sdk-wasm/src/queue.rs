@@ -2,6 +2,7 @@
 //! `<endpoint>\t<form body>`. The body carries the entry's `idempotency_key`, so a retry of a
 //! conversion the collector already has is answered with the first answer and never counts twice.
 
+use crate::ids::{split_byte, split_once_byte};
 use crate::params::query_value;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -19,7 +20,7 @@ pub struct Entry {
 
 impl Entry {
     pub fn key(&self) -> String {
-        let url = ["?", &self.body].concat();
+        let url = crate::ids::concat(&["?", &self.body]);
         query_value(&url, "idempotency_key").unwrap_or_default()
     }
 }
@@ -32,9 +33,9 @@ pub fn is_storable_endpoint(endpoint: &str) -> bool {
 
 /// Entries of the stored text; lines that are not entries (damaged storage) are skipped.
 pub fn decode(text: &str) -> Vec<Entry> {
-    text.lines()
+    split_byte(text, b'\n')
         .filter_map(|line| {
-            let (endpoint, body) = line.split_once('\t')?;
+            let (endpoint, body) = split_once_byte(line, b'\t')?;
             let entry = Entry { endpoint: endpoint.into(), body: body.into() };
             (is_storable_endpoint(endpoint) && !entry.key().is_empty()).then_some(entry)
         })
@@ -60,8 +61,10 @@ pub fn push(entries: &mut Vec<Entry>, entry: Entry) {
     }
     entries.push(entry);
     if entries.len() > CAPACITY {
+        // rotate + truncate rather than drain: no range-check panic path.
         let excess = entries.len() - CAPACITY;
-        entries.drain(..excess);
+        entries.rotate_left(excess);
+        entries.truncate(CAPACITY);
     }
 }
 

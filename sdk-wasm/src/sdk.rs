@@ -3,9 +3,10 @@
 
 use crate::browser::{self, get, get_text, request, resolved, settle, Promise, Reply};
 use crate::cookies::{self, advertiser_key, offer_key, Scope};
-use crate::ids::{hex, is_numeric_id, is_transaction_id, push_decimal};
+use crate::ids::{concat, hex, is_numeric_id, is_transaction_id, push_decimal};
 use crate::params::{query_value, strip_tracking, Form, CLICK_PARAMS, CONVERSION_FIELDS, TID_PARAM};
 use crate::queue::{self, Entry, Outcome};
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -103,12 +104,10 @@ enum Permission {
 
 fn permission() -> Permission {
     let (respect_gpc, require_consent, decision) = with(|s| {
-        let decision = *s.decision.get_or_insert_with(|| {
-            match browser::storage_get(CONSENT_KEY).as_deref() {
-                Some("1") => Some(true),
-                Some("0") => Some(false),
-                _ => None,
-            }
+        let decision = *s.decision.get_or_insert_with(|| match browser::storage_get(CONSENT_KEY).as_deref() {
+            Some("1") => Some(true),
+            Some("0") => Some(false),
+            _ => None,
         });
         (s.respect_gpc, s.require_consent, decision)
     });
@@ -126,6 +125,10 @@ fn permission() -> Permission {
 /// Runs `work` now, or once consent is given; `not_sent` answers when it may not run (or failed
 /// unexpectedly: the page always gets a value, never a rejection).
 fn when_allowed(work: impl FnOnce() -> JsValue + 'static, not_sent: fn(&str) -> JsValue) -> Promise {
+    when_allowed_boxed(Box::new(work), not_sent)
+}
+
+fn when_allowed_boxed(work: Box<dyn FnOnce() -> JsValue>, not_sent: fn(&str) -> JsValue) -> Promise {
     let started = match permission() {
         Permission::Allowed => resolved(&work()),
         Permission::Denied => resolved(&not_sent("no consent")),
@@ -254,7 +257,7 @@ fn track(options: JsValue, visit: Visit) -> JsValue {
         }
     }
     let path = if visit == Visit::Click { "/clk?" } else { "/imp?" };
-    let url = [&with(|s| s.endpoint.clone()), path, &query.0].concat();
+    let url = concat(&[&with(|s| s.endpoint.clone()), path, &query.0]);
     request(&url, None, CLICK_TIMEOUT_MS, move |reply| {
         let tid = accepted_id(&reply);
         if let (Some(tid), Visit::Click) = (&tid, visit) {
@@ -331,16 +334,13 @@ fn send_conversion(options: &JsValue) -> JsValue {
 /// Cookie for the offer, cookie for the advertiser, then their localStorage copies.
 fn find_for_conversion(options: &JsValue) -> Option<String> {
     let cookie = browser::document_cookie();
-    let keys: Vec<String> = [
-        get_text(options, "offer_id").map(|o| offer_key(&o)),
-        get_text(options, "advertiser_id").map(|a| advertiser_key(&a)),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    keys.iter()
+    let offer = get_text(options, "offer_id").map(|o| offer_key(&o)).unwrap_or_default();
+    let advertiser = get_text(options, "advertiser_id").map(|a| advertiser_key(&a)).unwrap_or_default();
+    let keys = [offer, advertiser];
+    let keys = keys.iter().filter(|k| !k.is_empty());
+    keys.clone()
         .find_map(|k| cookies::find_transaction_id(&cookie, k))
-        .or_else(|| keys.iter().find_map(|k| stored_copy(k)))
+        .or_else(|| keys.clone().find_map(|k| stored_copy(k)))
 }
 
 /// Applies `change` to the stored queue; false when storage is unavailable.
@@ -360,7 +360,7 @@ fn update_queue(change: impl FnOnce(&mut Vec<Entry>)) -> bool {
 fn deliver(entry: Entry, queued: bool) -> Promise {
     let key = entry.key();
     with(|s| s.in_flight.push(key.clone()));
-    let url = [&entry.endpoint, "/conversion"].concat();
+    let url = concat(&[&entry.endpoint, "/conversion"]);
     request(&url, Some(&entry.body), CONVERSION_TIMEOUT_MS, move |reply| {
         with(|s| s.in_flight.retain(|k| *k != key));
         let outcome = queue::outcome(reply.status);
@@ -375,9 +375,8 @@ fn deliver(entry: Entry, queued: bool) -> Promise {
             Outcome::Refused => {
                 let code = get(&reply.json, "error_code").as_f64().unwrap_or(f64::from(reply.status));
                 let status = get_text(&reply.json, "status").unwrap_or_else(|| "error".into());
-                let error = get_text(&reply.json, "error")
-                    .or_else(|| get_text(&reply.json, "message"))
-                    .unwrap_or_else(|| {
+                let error =
+                    get_text(&reply.json, "error").or_else(|| get_text(&reply.json, "message")).unwrap_or_else(|| {
                         let mut e = String::from("HTTP ");
                         push_decimal(&mut e, u64::from(reply.status));
                         e
