@@ -134,14 +134,23 @@ test('redirect link: the tracking domain forwards with cs_tid and the landing pa
     // The partner's redirect link on the tracking domain. "localhost" rather than 127.0.0.1 keeps
     // the tracking domain's own cookie apart from the landing site's (cookies ignore ports).
     const trackingHost = stack.collector.replace('127.0.0.1', 'localhost');
+    // The redirect's Location (the SDK may tidy cs_tid out of the address bar afterwards).
+    const redirects = [];
+    page.on('response', (r) => {
+      if (r.url().startsWith(`${trackingHost}/clk`)) redirects.push({ status: r.status(), location: r.headers().location });
+    });
     await page.goto(`${trackingHost}/clk?oid=1&affid=2&sub1=banner`);
     await waitForDemoPage(page, browserLog);
     await screenshot(page, 'walking-skeleton-redirect-landing');
 
-    const landed = new URL(page.url());
-    assert.equal(landed.origin, stack.site, `the redirect lands on the advertiser site (${page.url()})`);
-    const tidFromUrl = landed.searchParams.get('cs_tid');
-    assert.match(tidFromUrl ?? '', TID, `the landing URL carries cs_tid (${page.url()})`);
+    assert.equal(redirects.length, 1, `one response from /clk: ${JSON.stringify(redirects)}`);
+    assert.equal(redirects[0].status, 302);
+    const target = new URL(redirects[0].location, trackingHost);
+    assert.equal(`${target.origin}${target.pathname}`, `${stack.site}/index.html`,
+      `the redirect goes to the offer's landing page on the advertiser site (${target})`);
+    const tidFromUrl = target.searchParams.get('cs_tid');
+    assert.match(tidFromUrl ?? '', TID, `the redirect carries cs_tid (${target})`);
+    assert.equal(new URL(page.url()).origin, stack.site, `the browser is on the advertiser site (${page.url()})`);
     const tid = (await page.textContent('#tid')).trim();
     assert.equal(tid, tidFromUrl, 'the SDK reuses the redirect\'s transaction ID instead of making a new click');
 
