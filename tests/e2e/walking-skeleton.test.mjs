@@ -45,6 +45,8 @@ test('direct link: landing page gets a transaction ID, thank-you page converts i
     await screenshot(page, 'walking-skeleton-landing');
     const tid = (await page.textContent('#tid')).trim();
     assert.match(tid, TID, `landing page shows a 32-hex transaction ID (got ${JSON.stringify(tid)})`);
+    assert.equal((await page.textContent('#affid')).trim(), '1', 'the page shows the partner from the link');
+    assert.equal((await page.textContent('#sub1')).trim(), 'spring');
 
     // The ID is kept as a first-party cookie on the advertiser's site, written by the SDK.
     const cookies = await context.cookies(stack.site);
