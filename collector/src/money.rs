@@ -88,9 +88,9 @@ impl fmt::Display for Money {
         let abs = self.0.unsigned_abs();
         let units = abs / SCALE as u64;
         let frac = abs % SCALE as u64;
-        if frac % 100 == 0 {
+        if frac.is_multiple_of(100) {
             write!(f, "{sign}{units}.{:02}", frac / 100)
-        } else if frac % 10 == 0 {
+        } else if frac.is_multiple_of(10) {
             write!(f, "{sign}{units}.{:03}", frac / 10)
         } else {
             write!(f, "{sign}{units}.{frac:04}")

@@ -176,6 +176,8 @@ pub fn tracking_params(q: &Query) -> Result<TrackingParams, ParamError> {
 }
 
 /// What a `/clk` request asks for.
+// Built once per request and moved, never stored: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClickRequest {
     /// Record a new click.

@@ -26,6 +26,8 @@ pub enum ConfigRecord {
     Setting(u64, Vec<u8>),
 }
 
+// Built once per request and moved, never stored: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Op {
     /// Store a config record; an ID of zero asks for the next free one.
@@ -42,6 +44,8 @@ pub enum Op {
     },
 }
 
+// Built once per request and moved, never stored: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Outcome {
     ConfigId(u64),
