@@ -47,6 +47,7 @@ test('direct link: landing page gets a transaction ID, thank-you page converts i
     assert.match(tid, TID, `landing page shows a 32-hex transaction ID (got ${JSON.stringify(tid)})`);
     assert.equal((await page.textContent('#affid')).trim(), '1', 'the page shows the partner from the link');
     assert.equal((await page.textContent('#sub1')).trim(), 'spring');
+    assert.match(await page.textContent('#via'), /direct link/);
 
     // The ID is kept as a first-party cookie on the advertiser's site, written by the SDK.
     const cookies = await context.cookies(stack.site);
@@ -153,6 +154,7 @@ test('redirect link: the tracking domain forwards with cs_tid and the landing pa
     const tidFromUrl = target.searchParams.get('cs_tid');
     assert.match(tidFromUrl ?? '', TID, `the redirect carries cs_tid (${target})`);
     assert.equal(new URL(page.url()).origin, stack.site, `the browser is on the advertiser site (${page.url()})`);
+    assert.match(await page.textContent('#via'), /redirect link/);
     const tid = (await page.textContent('#tid')).trim();
     assert.equal(tid, tidFromUrl, 'the SDK reuses the redirect\'s transaction ID instead of making a new click');
 
