@@ -13,9 +13,9 @@ use core::cell::RefCell;
 use wasm_bindgen::{JsCast, JsValue};
 
 /// localStorage key of the retry queue.
-const QUEUE_KEY: &str = "cs_queue";
+pub(crate) const QUEUE_KEY: &str = "cs_queue";
 /// localStorage key of the visitor's consent decision ("1" given, "0" withdrawn).
-const CONSENT_KEY: &str = "cs_consent";
+pub(crate) const CONSENT_KEY: &str = "cs_consent";
 /// Every key the SDK stores starts with this (consent withdrawal removes them all).
 const STORAGE_PREFIX: &str = "cs_";
 const CLICK_TIMEOUT_MS: u32 = 5_000;
@@ -58,7 +58,7 @@ fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
 }
 
 /// Back to a fresh page load's state (browser tests share one page).
-#[cfg(test)]
+#[cfg(all(test, target_arch = "wasm32"))]
 pub fn reset() {
     with(|s| {
         s.endpoint.clear();
@@ -169,7 +169,7 @@ fn cookie_scope_domain() -> String {
     with(|s| s.cookie_domain.clone())
 }
 
-fn forget_stored_data() {
+pub(crate) fn forget_stored_data() {
     let domain = cookie_scope_domain();
     let secure = browser::is_https();
     for name in cookies::tid_cookie_names(&browser::document_cookie()) {
@@ -187,7 +187,7 @@ fn forget_stored_data() {
 }
 
 /// Stores `tid` under `key` as a cookie and a localStorage copy, for `hours`.
-fn store_transaction_id(key: &str, tid: &str, hours: u64) {
+pub(crate) fn store_transaction_id(key: &str, tid: &str, hours: u64) {
     let max_age = hours * 3600;
     let domain = cookie_scope_domain();
     let scope = Scope { domain: &domain, secure: browser::is_https() };
@@ -276,7 +276,7 @@ fn accepted_id(reply: &Reply) -> Option<String> {
 }
 
 /// Stores the click per offer and per advertiser, then cleans the address bar.
-fn remember_click(answer: &JsValue, tid: &str) {
+pub(crate) fn remember_click(answer: &JsValue, tid: &str) {
     let hours = get(answer, "session_duration")
         .as_f64()
         .filter(|h| *h >= 1.0 && *h <= 87_600.0)
