@@ -269,6 +269,7 @@ mod tests {
             ],
             accept_browser_conversions: true,
             duplicate_click_window_secs: 0,
+            blocked_ips: vec![],
         }
     }
 

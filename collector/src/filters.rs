@@ -45,12 +45,13 @@ mod tests {
             events: vec![],
             accept_browser_conversions: true,
             duplicate_click_window_secs: 0,
+            blocked_ips: vec![],
         }
     }
 
     #[test]
     fn rejects_unknown_and_paused() {
-        let partner = Partner { id: 1, name: "p".into() };
+        let partner = Partner { id: 1, name: "p".into(), postbacks: vec![] };
         assert_eq!(click_rejection(None, Some(&partner)), Some(ClickRejection::UnknownOffer));
         assert_eq!(
             click_rejection(Some(&offer(OfferStatus::Paused)), Some(&partner)),

@@ -25,6 +25,43 @@ pub struct Advertiser {
 pub struct Partner {
     pub id: PartnerId,
     pub name: String,
+    /// URLs the collector calls when one of this partner's conversions is approved.
+    pub postbacks: Vec<PostbackTemplate>,
+}
+
+/// A partner's postback: a URL template with `{transaction_id}`-style macros, for every offer
+/// or one, for every event or one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostbackTemplate {
+    pub url: String,
+    /// `None`: every offer.
+    pub offer_id: Option<OfferId>,
+    /// `None`: every event; `Some("")`: the base event only.
+    pub event: Option<String>,
+}
+
+impl PostbackTemplate {
+    pub fn applies_to(&self, oid: OfferId, event: &str) -> bool {
+        self.offer_id.is_none_or(|o| o == oid) && self.event.as_deref().is_none_or(|e| e.eq_ignore_ascii_case(event))
+    }
+}
+
+/// A coupon code that credits a partner when a conversion carries it and no click does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coupon {
+    /// Stored lowercase: codes are case-insensitive.
+    pub code: String,
+    pub offer_id: OfferId,
+    pub partner_id: PartnerId,
+    /// Milliseconds since the epoch; `None` means unbounded.
+    pub valid_from_ms: Option<u64>,
+    pub valid_until_ms: Option<u64>,
+}
+
+impl Coupon {
+    pub fn is_valid_at(&self, now_ms: u64) -> bool {
+        self.valid_from_ms.is_none_or(|f| now_ms >= f) && self.valid_until_ms.is_none_or(|u| now_ms < u)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +117,8 @@ pub struct Offer {
     pub accept_browser_conversions: bool,
     /// A repeat click from the same visitor inside this many seconds is a duplicate.
     pub duplicate_click_window_secs: u32,
+    /// IP addresses and CIDR ranges whose clicks are refused (`203.0.113.0/24`, `2001:db8::1`).
+    pub blocked_ips: Vec<String>,
 }
 
 impl Offer {

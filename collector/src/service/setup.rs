@@ -38,41 +38,50 @@ pub async fn admin_token(store: &Store, from_env: Option<String>) -> Result<Admi
     Ok(AdminToken::Generated(token))
 }
 
-/// Seed the demo advertiser, offer and partners (idempotent: records are rewritten with the
-/// same IDs, so a restart on another demo-site address keeps working).
+/// Seed the demo advertiser, offer and partners. Records that exist are kept (changes made
+/// through the API survive a restart); offer 1's destination follows the demo site address.
 pub async fn seed_demo(store: &Store, site_origin: &str) -> Result<(), StoreError> {
-    store.put_advertiser(Advertiser { id: 1, name: "Demo Shop".into(), verification_token: None }).await?;
-    store.put_partner(Partner { id: 1, name: "Demo Partner".into() }).await?;
-    store.put_partner(Partner { id: 2, name: "Second Partner".into() }).await?;
-    let fixed = |s: &str| PriceRule::Fixed(Money::parse(s).unwrap_or(Money::ZERO));
-    store
-        .put_offer(Offer {
-            id: 1,
-            advertiser_id: 1,
-            name: "Demo Shop — spring sale".into(),
-            status: OfferStatus::Active,
-            destination_url: format!("{site_origin}/index.html?cs_tid={{transaction_id}}"),
-            alternate_destinations: vec![],
-            fallback_url: Some(format!("{site_origin}/index.html")),
-            session_hours: DEFAULT_SESSION_HOURS,
-            view_through_hours: 24,
-            events: vec![
-                OfferEvent {
-                    name: String::new(),
-                    payout: fixed("5.00"),
-                    revenue: fixed("8.00"),
-                    allow_duplicates: false,
-                },
-                OfferEvent {
-                    name: "signup".into(),
-                    payout: fixed("1.00"),
-                    revenue: fixed("2.00"),
-                    allow_duplicates: false,
-                },
-            ],
-            accept_browser_conversions: true,
-            duplicate_click_window_secs: 3600,
-        })
-        .await?;
+    if store.advertiser(1)?.is_none() {
+        store.put_advertiser(Advertiser { id: 1, name: "Demo Shop".into(), verification_token: None }).await?;
+    }
+    for (id, name) in [(1, "Demo Partner"), (2, "Second Partner")] {
+        if store.partner(id)?.is_none() {
+            store.put_partner(Partner { id, name: name.into(), postbacks: vec![] }).await?;
+        }
+    }
+    let destination_url = format!("{site_origin}/index.html?cs_tid={{transaction_id}}");
+    let fallback_url = Some(format!("{site_origin}/index.html"));
+    let offer = match store.offer(1)? {
+        Some(existing) => Offer { destination_url, fallback_url, ..existing },
+        None => demo_offer(destination_url, fallback_url),
+    };
+    store.put_offer(offer).await?;
     Ok(())
+}
+
+fn demo_offer(destination_url: String, fallback_url: Option<String>) -> Offer {
+    let fixed = |s: &str| PriceRule::Fixed(Money::parse(s).unwrap_or(Money::ZERO));
+    Offer {
+        id: 1,
+        advertiser_id: 1,
+        name: "Demo Shop — spring sale".into(),
+        status: OfferStatus::Active,
+        destination_url,
+        alternate_destinations: vec![],
+        fallback_url,
+        session_hours: DEFAULT_SESSION_HOURS,
+        view_through_hours: 24,
+        events: vec![
+            OfferEvent { name: String::new(), payout: fixed("5.00"), revenue: fixed("8.00"), allow_duplicates: false },
+            OfferEvent {
+                name: "signup".into(),
+                payout: fixed("1.00"),
+                revenue: fixed("2.00"),
+                allow_duplicates: false,
+            },
+        ],
+        accept_browser_conversions: true,
+        duplicate_click_window_secs: 3600,
+        blocked_ips: vec![],
+    }
 }

@@ -10,6 +10,7 @@ pub enum ConfigKind {
     Advertiser = b'a' as isize,
     Partner = b'p' as isize,
     Offer = b'o' as isize,
+    Coupon = b'c' as isize,
     Setting = b's' as isize,
 }
 
@@ -17,6 +18,14 @@ pub fn config(kind: ConfigKind, id: u64) -> [u8; 9] {
     let mut key = [0u8; 9];
     key[0] = kind as u8;
     key[1..].copy_from_slice(&id.to_be_bytes());
+    key
+}
+
+/// Coupons are keyed by their lowercase code.
+pub fn coupon(code: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(code.len() + 1);
+    key.push(ConfigKind::Coupon as u8);
+    key.extend_from_slice(code.to_lowercase().as_bytes());
     key
 }
 

@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 
 use crate::attribution::DedupeKey;
 use crate::ids::TimeId;
-use crate::model::{Advertiser, Click, Conversion, Counters, Impression, Offer, OfferId, Partner, PartnerId};
+use crate::model::{Advertiser, Click, Conversion, Counters, Coupon, Impression, Offer, OfferId, Partner, PartnerId};
 pub use keys::ConfigKind;
 use writer::{ConfigRecord, Op, Outcome, Pending};
 
@@ -145,6 +145,21 @@ impl Store {
 
     pub async fn put_offer(&self, o: Offer) -> Result<u64, StoreError> {
         self.put_config(ConfigRecord::Offer(o)).await
+    }
+
+    /// Store a coupon under its lowercase code (replacing one with the same code).
+    pub async fn put_coupon(&self, mut coupon: Coupon) -> Result<(), StoreError> {
+        coupon.code = coupon.code.to_lowercase();
+        self.put_config(ConfigRecord::Coupon(coupon)).await.map(|_| ())
+    }
+
+    /// The coupon with this code, whatever its case.
+    pub fn coupon(&self, code: &str) -> Result<Option<Coupon>, StoreError> {
+        self.inner.trees.config.get(keys::coupon(code))?.map(|v| codec::decode(&v)).transpose()
+    }
+
+    pub fn coupons(&self) -> Result<Vec<Coupon>, StoreError> {
+        self.inner.trees.config.scan_prefix([ConfigKind::Coupon as u8]).map(|e| codec::decode(&e?.1)).collect()
     }
 
     /// A small named setting (e.g. the admin token's hash).

@@ -141,12 +141,12 @@ fn config_ids_are_assigned_in_sequence() {
     let store = Store::open(dir.path(), Durability::Relaxed).unwrap();
     let rt = runtime();
     rt.block_on(async {
-        let a = store.put_partner(Partner { id: 0, name: "A".into() }).await.unwrap();
-        let b = store.put_partner(Partner { id: 0, name: "B".into() }).await.unwrap();
+        let a = store.put_partner(Partner { id: 0, name: "A".into(), postbacks: vec![] }).await.unwrap();
+        let b = store.put_partner(Partner { id: 0, name: "B".into(), postbacks: vec![] }).await.unwrap();
         assert_eq!((a, b), (1, 2));
-        store.put_partner(Partner { id: 2, name: "B2".into() }).await.unwrap();
-        store.put_partner(Partner { id: 7, name: "Seeded".into() }).await.unwrap();
-        let after_seed = store.put_partner(Partner { id: 0, name: "C".into() }).await.unwrap();
+        store.put_partner(Partner { id: 2, name: "B2".into(), postbacks: vec![] }).await.unwrap();
+        store.put_partner(Partner { id: 7, name: "Seeded".into(), postbacks: vec![] }).await.unwrap();
+        let after_seed = store.put_partner(Partner { id: 0, name: "C".into(), postbacks: vec![] }).await.unwrap();
         assert_eq!(after_seed, 8, "an explicit ID moves the sequence past it");
     });
     assert_eq!(store.partner(2).unwrap().unwrap().name, "B2");

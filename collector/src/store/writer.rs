@@ -13,7 +13,7 @@ use super::codec::{decode, encode};
 use super::keys::{self, ConfigKind};
 use super::{Durability, StoreError, Trees};
 use crate::attribution::DedupeKey;
-use crate::model::{Advertiser, Click, Conversion, ConversionStatus, Counters, Impression, Offer, Partner};
+use crate::model::{Advertiser, Click, Conversion, ConversionStatus, Counters, Coupon, Impression, Offer, Partner};
 
 /// Most writes one transaction takes: bounds the latency a batch adds to its first request.
 const MAX_BATCH: usize = 2048;
@@ -23,6 +23,7 @@ pub enum ConfigRecord {
     Advertiser(Advertiser),
     Partner(Partner),
     Offer(Offer),
+    Coupon(Coupon),
     Setting(u64, Vec<u8>),
 }
 
@@ -135,11 +136,16 @@ fn apply(t: &Trees, batch: &[Pending]) -> Result<Vec<Outcome>, StoreError> {
 }
 
 fn put_config(config: &Tx, record: ConfigRecord) -> TxResult<u64> {
+    if let ConfigRecord::Coupon(coupon) = &record {
+        config.insert(keys::coupon(&coupon.code), encode(coupon).map_err(abort)?)?;
+        return Ok(0);
+    }
     let (kind, id) = match &record {
         ConfigRecord::Advertiser(a) => (ConfigKind::Advertiser, a.id),
         ConfigRecord::Partner(p) => (ConfigKind::Partner, p.id),
         ConfigRecord::Offer(o) => (ConfigKind::Offer, o.id),
         ConfigRecord::Setting(id, _) => (ConfigKind::Setting, *id),
+        ConfigRecord::Coupon(_) => unreachable!("coupons are keyed by code, handled above"),
     };
     let id = if id == 0 { next_id(config, kind)? } else { claim_id(config, kind, id)? };
     let value = match record {
@@ -156,6 +162,7 @@ fn put_config(config: &Tx, record: ConfigRecord) -> TxResult<u64> {
             encode(&o)
         }
         ConfigRecord::Setting(_, bytes) => Ok(bytes),
+        ConfigRecord::Coupon(_) => unreachable!("coupons are keyed by code, handled above"),
     }
     .map_err(abort)?;
     config.insert(&keys::config(kind, id)[..], value)?;

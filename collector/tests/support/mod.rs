@@ -45,6 +45,7 @@ pub fn offer(id: u64, advertiser_id: u64) -> Offer {
         ],
         accept_browser_conversions: true,
         duplicate_click_window_secs: 60,
+        blocked_ips: vec![],
     }
 }
 
@@ -58,8 +59,8 @@ impl Harness {
             .put_advertiser(Advertiser { id: 2, name: "Bank".into(), verification_token: Some("s3cret".into()) })
             .await
             .unwrap();
-        store.put_partner(Partner { id: 1, name: "P1".into() }).await.unwrap();
-        store.put_partner(Partner { id: 2, name: "P2".into() }).await.unwrap();
+        store.put_partner(Partner { id: 1, name: "P1".into(), postbacks: vec![] }).await.unwrap();
+        store.put_partner(Partner { id: 2, name: "P2".into(), postbacks: vec![] }).await.unwrap();
         store.put_offer(offer(1, 1)).await.unwrap();
         store.put_offer(Offer { status: OfferStatus::Paused, ..offer(2, 1) }).await.unwrap();
         let mut s2s = offer(3, 2);
