@@ -63,6 +63,7 @@ printf '  %-26s %7d B raw  %6d B gz\n' "clickstamp_sdk.js (glue)" "$glue_raw" "$
 echo "  total wasm + glue: $total B ($(kb "$total")); the <script> loader adds $loader_gz B gz"
 
 # Where the bytes go (cheap enough for every build; see sdk-wasm/README.md for a twiggy run).
+node sdk-wasm/tools/wasm-sizes.cjs "$wasm" 0
 node sdk-wasm/tools/wasm-sizes.cjs "$named" 12
 if [ "$total" -gt 30720 ]; then
   echo "build-sdk: $total B is over the 30 KB ceiling" >&2

@@ -1,6 +1,6 @@
 // Where a wasm file's bytes go: its sections, and its largest functions by body size with names
 // from the name section (build with names kept, e.g. wasm-bindgen --keep-debug, before wasm-opt
-// strips them). Usage: node wasm-sizes.cjs file.wasm [how many functions]
+// strips them). Usage: node wasm-sizes.cjs file.wasm [how many functions; 0 = sections only]
 "use strict";
 const b = require("fs").readFileSync(process.argv[2]);
 const top = +(process.argv[3] || 12);
@@ -34,8 +34,11 @@ while (p < b.length) {
   }
   p = end;
 }
-console.log("sections (raw bytes):");
-sections.sort((x, y) => y[1] - x[1]).forEach(([s, n]) => console.log("  " + s.padEnd(22) + String(n).padStart(7)));
+if (top === 0) {
+  console.log("sections (raw bytes):");
+  sections.sort((x, y) => y[1] - x[1]).forEach(([s, n]) => console.log("  " + s.padEnd(22) + String(n).padStart(7)));
+  process.exit(0);
+}
 const tidy = (n) => n.replace(/::h[0-9a-f]{16}$/, "").replace(/\[[0-9a-f]{16}\]/g, "");
 console.log("largest functions (raw bytes, before wasm-opt):");
 bodies.map((s, i) => [s, tidy(names[i + imported] || "func" + (i + imported))])
