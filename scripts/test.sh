@@ -85,7 +85,7 @@ mapfile -t E2E < <(find tests -type f \( -name '*.test.mjs' -o -name '*.test.js'
 if [ "${#E2E[@]}" -eq 0 ]; then
   run_step e2e missing "no *.test.mjs files under tests/"
 fi
-export CLICKSTAMP_BIN="${CLICKSTAMP_BIN:-$ROOT/target/debug/clickstamp}"
+export CLICKSTAMP_BIN="${CLICKSTAMP_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/clickstamp}"
 run_step e2e node --test "${E2E[@]}"
 
 summary
