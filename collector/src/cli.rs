@@ -3,6 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::num::NonZeroU32;
+
+use crate::http::rate_limit::ClickRateLimiter;
 use crate::http::{serve, AppState, ServerOptions};
 use crate::service::setup::{admin_token, seed_demo, AdminToken};
 use crate::store::{Durability, Store};
@@ -24,12 +27,17 @@ OPTIONS:
                            lose the last ~500 ms of acknowledged writes)
     --trust-proxy          take the client IP from X-Forwarded-For (only behind your own proxy)
     --workers N            HTTP worker threads [default: one per core]
+    --click-rate-limit N   clicks+impressions per second per IP, bursts of 5×N; over it: 429,
+                           counted, not stored; 0 = off [default: 20]
 
 ENVIRONMENT:
     CLICKSTAMP_ADMIN_TOKEN  admin API token; without it one is generated on first start,
                             stored, and printed once
     CLICKSTAMP_LOG          log level: error, warn, info (default), debug, trace
 ";
+
+/// A visitor's IP may burst to this many seconds' worth of clicks.
+const BURST_FACTOR: NonZeroU32 = NonZeroU32::new(5).unwrap();
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeArgs {
@@ -42,6 +50,8 @@ pub struct ServeArgs {
     pub relaxed: bool,
     pub trust_proxy: bool,
     pub workers: Option<usize>,
+    /// Clicks and impressions per second per IP (bursts of 5×); 0 turns the limit off.
+    pub click_rate_limit: u32,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -73,6 +83,7 @@ pub fn parse_args(args: &[String]) -> Result<ServeArgs, CliError> {
         relaxed: false,
         trust_proxy: false,
         workers: None,
+        click_rate_limit: 20,
     };
     while let Some(flag) = it.next() {
         let mut value = |name: &str| it.next().cloned().ok_or_else(|| CliError::Usage(format!("{name} needs a value")));
@@ -97,6 +108,12 @@ pub fn parse_args(args: &[String]) -> Result<ServeArgs, CliError> {
                         .filter(|n| *n > 0)
                         .ok_or_else(|| CliError::Usage(format!("--workers must be a positive integer, got '{v}'")))?,
                 )
+            }
+            "--click-rate-limit" => {
+                let v = value("--click-rate-limit")?;
+                out.click_rate_limit = v.parse().map_err(|_| {
+                    CliError::Usage(format!("--click-rate-limit must be a whole number (0 = off), got '{v}'"))
+                })?
             }
             "-h" | "--help" => return Err(CliError::Help),
             other => return Err(CliError::Usage(format!("unknown option '{other}'"))),
@@ -132,12 +149,10 @@ pub async fn run_serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>
         println!("  dashboard:                 {collector_url}/");
     }
     tracing::info!(addr = %args.addr, data = %args.data.display(), durability = ?durability, "collector listening");
-    let state = AppState {
-        store: store.clone(),
-        admin_token: token.secret().to_owned(),
-        www_dir: args.www,
-        trust_proxy: args.trust_proxy,
-    };
+    let mut state = AppState::new(store.clone(), token.secret().to_owned(), args.www);
+    state.trust_proxy = args.trust_proxy;
+    state.click_limiter = NonZeroU32::new(args.click_rate_limit)
+        .map(|per_second| ClickRateLimiter::new(per_second, per_second.saturating_mul(BURST_FACTOR)));
     let result = serve(state, ServerOptions { addr: args.addr, demo_site, workers: args.workers }).await;
     store.close();
     tracing::info!("store flushed and closed");

@@ -1,16 +1,65 @@
 //! Which clicks are valid, and where a valid one goes. Pure: the caller loads the offer and
 //! partner; this module only decides.
 
-use crate::model::{ClickRejection, Offer, OfferStatus, Partner};
+use std::net::IpAddr;
+
+use crate::model::{ClickRejection, Offer, OfferStatus, Partner, Visitor};
+
+/// Known bots and crawlers by user agent: the maintained isbot pattern list, compiled once.
+pub struct BotFilter {
+    bots: isbot::Bots,
+}
+
+impl Default for BotFilter {
+    fn default() -> Self {
+        BotFilter { bots: isbot::Bots::default() }
+    }
+}
+
+impl BotFilter {
+    pub fn is_bot(&self, user_agent: &str) -> bool {
+        self.bots.is_bot(user_agent)
+    }
+}
+
+impl std::fmt::Debug for BotFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BotFilter")
+    }
+}
+
+/// Whether `ip` is one of `blocked` (single addresses or CIDR ranges). Entries that do not
+/// parse are ignored here; the management API refuses them when an offer is saved.
+pub fn ip_is_blocked(ip: &str, blocked: &[String]) -> bool {
+    let Ok(ip) = ip.parse::<IpAddr>() else { return false };
+    blocked.iter().any(|entry| match entry.parse::<ipnet::IpNet>() {
+        Ok(net) => net.contains(&ip),
+        Err(_) => entry.parse::<IpAddr>().is_ok_and(|single| single == ip),
+    })
+}
 
 /// Why this click must not reach the advertiser, if it must not.
-pub fn click_rejection(offer: Option<&Offer>, partner: Option<&Partner>) -> Option<ClickRejection> {
+pub fn click_rejection(
+    offer: Option<&Offer>,
+    partner: Option<&Partner>,
+    visitor: &Visitor,
+    bots: &BotFilter,
+) -> Option<ClickRejection> {
     let Some(offer) = offer else { return Some(ClickRejection::UnknownOffer) };
     if offer.status == OfferStatus::Paused {
         return Some(ClickRejection::OfferPaused);
     }
     if partner.is_none() {
         return Some(ClickRejection::UnknownPartner);
+    }
+    if visitor.user_agent.trim().is_empty() {
+        return Some(ClickRejection::EmptyUserAgent);
+    }
+    if bots.is_bot(&visitor.user_agent) {
+        return Some(ClickRejection::BotUserAgent);
+    }
+    if ip_is_blocked(&visitor.ip, &offer.blocked_ips) {
+        return Some(ClickRejection::BlockedIp);
     }
     None
 }
@@ -49,16 +98,49 @@ mod tests {
         }
     }
 
+    const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+
+    fn visitor(ip: &str, ua: &str) -> Visitor {
+        Visitor { ip: ip.into(), user_agent: ua.into(), referrer: String::new() }
+    }
+
     #[test]
-    fn rejects_unknown_and_paused() {
+    fn rejects_unknown_paused_and_filtered_traffic() {
+        let bots = BotFilter::default();
         let partner = Partner { id: 1, name: "p".into(), postbacks: vec![] };
-        assert_eq!(click_rejection(None, Some(&partner)), Some(ClickRejection::UnknownOffer));
+        let active = offer(OfferStatus::Active);
+        let person = visitor("198.51.100.4", CHROME);
+        let check = |o: Option<&Offer>, p: Option<&Partner>, v: &Visitor| click_rejection(o, p, v, &bots);
+        assert_eq!(check(None, Some(&partner), &person), Some(ClickRejection::UnknownOffer));
         assert_eq!(
-            click_rejection(Some(&offer(OfferStatus::Paused)), Some(&partner)),
+            check(Some(&offer(OfferStatus::Paused)), Some(&partner), &person),
             Some(ClickRejection::OfferPaused)
         );
-        assert_eq!(click_rejection(Some(&offer(OfferStatus::Active)), None), Some(ClickRejection::UnknownPartner));
-        assert_eq!(click_rejection(Some(&offer(OfferStatus::Active)), Some(&partner)), None);
+        assert_eq!(check(Some(&active), None, &person), Some(ClickRejection::UnknownPartner));
+        assert_eq!(
+            check(Some(&active), Some(&partner), &visitor("198.51.100.4", " ")),
+            Some(ClickRejection::EmptyUserAgent)
+        );
+        for bot in [
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+            "curl/8.4.0",
+            "python-requests/2.31.0",
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36",
+        ] {
+            assert_eq!(check(Some(&active), Some(&partner), &visitor("198.51.100.4", bot)), Some(ClickRejection::BotUserAgent), "{bot}");
+        }
+        let mut blocking = offer(OfferStatus::Active);
+        blocking.blocked_ips = vec!["203.0.113.0/24".into(), "2001:db8::1".into()];
+        assert_eq!(
+            check(Some(&blocking), Some(&partner), &visitor("203.0.113.99", CHROME)),
+            Some(ClickRejection::BlockedIp)
+        );
+        assert_eq!(
+            check(Some(&blocking), Some(&partner), &visitor("2001:db8::1", CHROME)),
+            Some(ClickRejection::BlockedIp)
+        );
+        assert_eq!(check(Some(&blocking), Some(&partner), &visitor("203.0.114.1", CHROME)), None);
+        assert_eq!(check(Some(&active), Some(&partner), &person), None);
     }
 
     #[test]

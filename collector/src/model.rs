@@ -211,6 +211,9 @@ pub enum ClickRejection {
     UnknownOffer = 1,
     OfferPaused = 2,
     UnknownPartner = 3,
+    BotUserAgent = 4,
+    EmptyUserAgent = 5,
+    BlockedIp = 6,
 }
 
 impl ClickRejection {
@@ -219,9 +222,16 @@ impl ClickRejection {
     }
 
     pub fn from_code(code: u16) -> Option<ClickRejection> {
-        [ClickRejection::UnknownOffer, ClickRejection::OfferPaused, ClickRejection::UnknownPartner]
-            .into_iter()
-            .find(|r| r.code() == code)
+        [
+            ClickRejection::UnknownOffer,
+            ClickRejection::OfferPaused,
+            ClickRejection::UnknownPartner,
+            ClickRejection::BotUserAgent,
+            ClickRejection::EmptyUserAgent,
+            ClickRejection::BlockedIp,
+        ]
+        .into_iter()
+        .find(|r| r.code() == code)
     }
 
     pub fn message(self) -> &'static str {
@@ -229,6 +239,9 @@ impl ClickRejection {
             ClickRejection::UnknownOffer => "offer not found",
             ClickRejection::OfferPaused => "offer is paused",
             ClickRejection::UnknownPartner => "partner not found",
+            ClickRejection::BotUserAgent => "user agent is a known bot or crawler",
+            ClickRejection::EmptyUserAgent => "user agent is empty",
+            ClickRejection::BlockedIp => "IP address is blocked for this offer",
         }
     }
 }

@@ -6,6 +6,7 @@ mod assets;
 mod conversions;
 mod demo_site;
 pub mod errors;
+pub mod rate_limit;
 mod tracking;
 
 use std::net::SocketAddr;
@@ -17,9 +18,11 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 pub use demo_site::demo_site_routes;
 use errors::ApiError;
 
+use crate::filters::BotFilter;
 use crate::model::Visitor;
 use crate::params::Query;
 use crate::store::Store;
+use rate_limit::ClickRateLimiter;
 
 /// Largest request body accepted (a conversion postback is well under 4 KB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -34,6 +37,16 @@ pub struct AppState {
     pub www_dir: PathBuf,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy you run).
     pub trust_proxy: bool,
+    pub bots: BotFilter,
+    /// `None` disables the per-IP limit on `/clk` and `/imp`.
+    pub click_limiter: Option<ClickRateLimiter>,
+}
+
+impl AppState {
+    /// Defaults: no proxy trust, the maintained bot list, no rate limit.
+    pub fn new(store: Store, admin_token: String, www_dir: PathBuf) -> AppState {
+        AppState { store, admin_token, www_dir, trust_proxy: false, bots: BotFilter::default(), click_limiter: None }
+    }
 }
 
 /// All routes of the collector; used by the server and by the HTTP tests alike.
@@ -78,7 +91,7 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 }
 
 /// The request body, refused with a JSON 413 past [`MAX_BODY_BYTES`].
-async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
+pub(super) async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
     use futures_util::StreamExt;
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {

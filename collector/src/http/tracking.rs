@@ -6,9 +6,9 @@ use serde_json::json;
 
 use super::errors::ApiError;
 use super::{public_query, transparent_gif, visitor, AppState};
-use crate::model::{ClickRejection, LinkKind};
-use crate::params::{tracking_params, ClickRequest, Query};
-use crate::service::clicks::{existing_click, track_click, track_impression, TrackedClick};
+use crate::model::{ClickRejection, LinkKind, Visitor};
+use crate::params::{ClickRequest, ParamError, Query};
+use crate::service::clicks::{existing_click, track_click, track_impression, TrackedClick, VisitInput};
 use crate::service::now_ms;
 
 /// JSON for server-side clicks and the SDK; a redirect for links people click.
@@ -44,7 +44,45 @@ fn no_store_json(status: StatusCode, body: serde_json::Value) -> HttpResponse {
         .json(body)
 }
 
+/// Refuse a visitor over the per-IP limit before anything is parsed or stored.
+fn check_rate(state: &AppState, visitor: &Visitor) -> Result<(), ApiError> {
+    let Some(limiter) = &state.click_limiter else { return Ok(()) };
+    match visitor.ip.parse() {
+        Ok(ip) if !limiter.allow(ip) => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            1029,
+            "rate_limited",
+            "too many tracking requests from this IP address; slow down",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A server-side click reports the visitor it is made for with `user_ip` and `user_agent`;
+/// the request itself comes from the advertiser's or partner's server.
+fn server_side_visitor(q: &Query, mut visitor: Visitor) -> Result<Visitor, ApiError> {
+    if let Some(ip) = q.get("user_ip") {
+        let parsed: std::net::IpAddr = ip.parse().map_err(|_| {
+            ApiError::from(ParamError::Invalid { field: "user_ip", reason: "must be an IPv4 or IPv6 address" })
+        })?;
+        visitor.ip = parsed.to_string();
+    }
+    if let Some(ua) = q.get("user_agent") {
+        if ua.chars().count() > 512 || ua.chars().any(char::is_control) {
+            return Err(ParamError::Invalid {
+                field: "user_agent",
+                reason: "must be at most 512 printable characters",
+            }
+            .into());
+        }
+        visitor.user_agent = ua.to_owned();
+    }
+    Ok(visitor)
+}
+
 pub async fn click(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let mut visitor = visitor(&req, &state);
+    check_rate(&state, &visitor)?;
     let q = public_query(&req)?;
     let json = wants_json(&req, &q);
     let kind = match (q.get("kind"), json) {
@@ -52,6 +90,9 @@ pub async fn click(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         (_, true) => LinkKind::ServerSide,
         (_, false) => LinkKind::Redirect,
     };
+    if kind == LinkKind::ServerSide {
+        visitor = server_side_visitor(&q, visitor)?;
+    }
     let tracked = match ClickRequest::parse(&q)? {
         ClickRequest::Existing(tid) => {
             let found = existing_click(&state.store, &tid)?;
@@ -61,7 +102,8 @@ pub async fn click(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
             return Ok(no_store_json(StatusCode::OK, click_json(&found)));
         }
         ClickRequest::New { oid, affid, params } => {
-            track_click(&state.store, oid, affid, params, visitor(&req, &state), kind, now_ms()).await?
+            let input = VisitInput { oid, affid, params, visitor, now_ms: now_ms() };
+            track_click(&state.store, &state.bots, input, kind).await?
         }
     };
     if json {
@@ -95,13 +137,18 @@ pub async fn click(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
 }
 
 pub async fn impression(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let mut visitor = visitor(&req, &state);
+    check_rate(&state, &visitor)?;
     let q = public_query(&req)?;
     let json = wants_json(&req, &q);
-    let ClickRequest::New { oid, affid, .. } = ClickRequest::parse(&q)? else {
-        return Err(ApiError::from(crate::params::ParamError::Missing("oid")));
+    let ClickRequest::New { oid, affid, params } = ClickRequest::parse(&q)? else {
+        return Err(ApiError::from(ParamError::Missing("oid")));
     };
-    let params = tracking_params(&q)?;
-    let tracked = track_impression(&state.store, oid, affid, params, visitor(&req, &state), now_ms()).await?;
+    if json && q.get("kind") != Some("sdk") {
+        visitor = server_side_visitor(&q, visitor)?;
+    }
+    let input = VisitInput { oid, affid, params, visitor, now_ms: now_ms() };
+    let tracked = track_impression(&state.store, &state.bots, input).await?;
     if !json {
         return Ok(transparent_gif());
     }

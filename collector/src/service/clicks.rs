@@ -1,7 +1,7 @@
 //! `/clk` and `/imp`: record a click or impression and say where the visitor goes next.
 
 use crate::destination::{click_macro, expand};
-use crate::filters::{click_rejection, destination_template};
+use crate::filters::{click_rejection, destination_template, BotFilter};
 use crate::ids::TransactionId;
 use crate::model::{Click, ClickRejection, Impression, LinkKind, Offer, OfferId, PartnerId, TrackingParams, Visitor};
 use crate::store::{Store, StoreError};
@@ -34,25 +34,32 @@ impl TrackedClick {
     }
 }
 
+/// A click or impression request, parsed.
+#[derive(Debug, Clone)]
+pub struct VisitInput {
+    pub oid: OfferId,
+    pub affid: PartnerId,
+    pub params: TrackingParams,
+    pub visitor: Visitor,
+    pub now_ms: u64,
+}
+
 pub async fn track_click(
     store: &Store,
-    oid: OfferId,
-    affid: PartnerId,
-    params: TrackingParams,
-    visitor: Visitor,
+    bots: &BotFilter,
+    input: VisitInput,
     kind: LinkKind,
-    now_ms: u64,
 ) -> Result<TrackedClick, StoreError> {
-    let offer = store.offer(oid)?;
-    let partner = store.partner(affid)?;
-    let rejection = click_rejection(offer.as_ref(), partner.as_ref());
+    let offer = store.offer(input.oid)?;
+    let partner = store.partner(input.affid)?;
+    let rejection = click_rejection(offer.as_ref(), partner.as_ref(), &input.visitor, bots);
     let click = Click {
-        id: TransactionId::generate(now_ms),
-        oid,
-        affid,
+        id: TransactionId::generate(input.now_ms),
+        oid: input.oid,
+        affid: input.affid,
         advertiser_id: offer.as_ref().map_or(0, |o| o.advertiser_id),
-        params,
-        visitor,
+        params: input.params,
+        visitor: input.visitor,
         kind,
         unique: true,
         error_code: rejection.map_or(0, ClickRejection::code),
@@ -60,7 +67,13 @@ pub async fn track_click(
     let window_ms = offer.as_ref().map_or(0, |o| u64::from(o.duplicate_click_window_secs) * 1000);
     let click = store.record_click(click, window_ms).await?;
     if let Some(why) = rejection {
-        tracing::info!(oid, affid, code = why.code(), reason = why.message(), "invalid click");
+        tracing::info!(
+            oid = click.oid,
+            affid = click.affid,
+            code = why.code(),
+            reason = why.message(),
+            "invalid click"
+        );
     }
     Ok(TrackedClick { click, offer, rejection })
 }
@@ -82,22 +95,19 @@ pub struct TrackedImpression {
 
 pub async fn track_impression(
     store: &Store,
-    oid: OfferId,
-    affid: PartnerId,
-    params: TrackingParams,
-    visitor: Visitor,
-    now_ms: u64,
+    bots: &BotFilter,
+    input: VisitInput,
 ) -> Result<TrackedImpression, StoreError> {
-    let offer = store.offer(oid)?;
-    let partner = store.partner(affid)?;
-    let rejection = click_rejection(offer.as_ref(), partner.as_ref());
+    let offer = store.offer(input.oid)?;
+    let partner = store.partner(input.affid)?;
+    let rejection = click_rejection(offer.as_ref(), partner.as_ref(), &input.visitor, bots);
     let impression = Impression {
-        id: TransactionId::generate(now_ms),
-        oid,
-        affid,
+        id: TransactionId::generate(input.now_ms),
+        oid: input.oid,
+        affid: input.affid,
         advertiser_id: offer.as_ref().map_or(0, |o| o.advertiser_id),
-        params,
-        visitor,
+        params: input.params,
+        visitor: input.visitor,
         error_code: rejection.map_or(0, ClickRejection::code),
     };
     store.record_impression(impression.clone()).await?;

@@ -72,12 +72,17 @@ impl Harness {
     pub async fn app(
         &self,
     ) -> impl Service<actix_http::Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error> {
-        let state = AppState {
-            store: self.store.clone(),
-            admin_token: TOKEN.into(),
-            www_dir: std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../www")),
-            trust_proxy: false,
-        };
+        self.app_with(|_| {}).await
+    }
+
+    /// The app with some of its state changed first.
+    pub async fn app_with(
+        &self,
+        change: impl FnOnce(&mut AppState),
+    ) -> impl Service<actix_http::Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error> {
+        let www = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../www"));
+        let mut state = AppState::new(self.store.clone(), TOKEN.into(), www);
+        change(&mut state);
         test::init_service(App::new().app_data(web::Data::new(state)).configure(routes)).await
     }
 
