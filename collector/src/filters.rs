@@ -6,14 +6,9 @@ use std::net::IpAddr;
 use crate::model::{ClickRejection, Offer, OfferStatus, Partner, Visitor};
 
 /// Known bots and crawlers by user agent: the maintained isbot pattern list, compiled once.
+#[derive(Default)]
 pub struct BotFilter {
     bots: isbot::Bots,
-}
-
-impl Default for BotFilter {
-    fn default() -> Self {
-        BotFilter { bots: isbot::Bots::default() }
-    }
 }
 
 impl BotFilter {
