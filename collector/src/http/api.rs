@@ -13,7 +13,7 @@ use crate::service::reports::{click_report, conversion_report, RowFilter};
 
 /// The token only ever travels in the Authorization header, never in a URL (URLs end up in
 /// logs and browser history).
-fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+pub(super) fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     let given = req
         .headers()
         .get("authorization")

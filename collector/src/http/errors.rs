@@ -1,6 +1,8 @@
 //! JSON errors: every failure the HTTP layer reports is `{"error_code", "code", "message"}`
 //! with the right status, never an HTML page.
 
+use std::borrow::Cow;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
@@ -16,8 +18,8 @@ pub struct ApiError {
     /// Stable slug for people and programs.
     pub code: &'static str,
     pub message: String,
-    /// The parameter at fault, when there is one.
-    pub field: Option<&'static str>,
+    /// The parameter at fault, when there is one (`events[1].payout` for nested JSON).
+    pub field: Option<Cow<'static, str>>,
 }
 
 impl ApiError {
@@ -61,7 +63,10 @@ impl From<ParamError> for ApiError {
             ParamError::TooLong { .. } => (1004, "parameter_too_long"),
             ParamError::Amount(_) => (1005, "invalid_amount"),
         };
-        ApiError { field: e.field(), ..ApiError::new(StatusCode::BAD_REQUEST, error_code, code, e.to_string()) }
+        ApiError {
+            field: e.field().map(Cow::Borrowed),
+            ..ApiError::new(StatusCode::BAD_REQUEST, error_code, code, e.to_string())
+        }
     }
 }
 
@@ -106,8 +111,8 @@ impl ResponseError for ApiError {
             "code": self.code,
             "message": self.message,
         });
-        if let Some(field) = self.field {
-            body["field"] = field.into();
+        if let Some(field) = &self.field {
+            body["field"] = field.as_ref().into();
         }
         HttpResponse::build(self.status)
             .insert_header(("Cache-Control", "no-store"))

@@ -5,6 +5,7 @@ mod api;
 mod assets;
 mod conversions;
 mod demo_site;
+mod manage;
 pub mod errors;
 pub mod rate_limit;
 mod tracking;
@@ -63,6 +64,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(public("/sdk/{name}").route(web::get().to(assets::sdk)))
         .service(admin("/api/reports/clicks").route(web::get().to(api::clicks)))
         .service(admin("/api/reports/conversions").route(web::get().to(api::conversions)))
+        .configure(manage::routes)
         .default_service(web::to(not_found));
 }
 

@@ -153,6 +153,16 @@ impl Store {
         self.put_config(ConfigRecord::Coupon(coupon)).await.map(|_| ())
     }
 
+    /// Store a new coupon unless its code (whatever its case) is taken; false when taken.
+    /// Decided in the writer, so two concurrent creates of one code cannot both succeed.
+    pub async fn insert_coupon(&self, mut coupon: Coupon) -> Result<bool, StoreError> {
+        coupon.code = coupon.code.to_lowercase();
+        match self.write(Op::InsertCoupon(coupon)).await? {
+            Outcome::CouponInserted(inserted) => Ok(inserted),
+            other => Err(unexpected(other)),
+        }
+    }
+
     /// The coupon with this code, whatever its case.
     pub fn coupon(&self, code: &str) -> Result<Option<Coupon>, StoreError> {
         self.inner.trees.config.get(keys::coupon(code))?.map(|v| codec::decode(&v)).transpose()

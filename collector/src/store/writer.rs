@@ -33,6 +33,8 @@ pub enum ConfigRecord {
 pub enum Op {
     /// Store a config record; an ID of zero asks for the next free one.
     PutConfig(ConfigRecord),
+    /// Store a coupon only if no coupon holds its code.
+    InsertCoupon(Coupon),
     Click {
         click: Click,
         duplicate_window_ms: u64,
@@ -50,6 +52,8 @@ pub enum Op {
 #[derive(Debug)]
 pub enum Outcome {
     ConfigId(u64),
+    /// False when the code was taken and nothing was written.
+    CouponInserted(bool),
     Click(Click),
     Impression,
     /// The conversion as stored, or the earlier answer for a repeated idempotency key.
@@ -113,6 +117,7 @@ fn apply(t: &Trees, batch: &[Pending]) -> Result<Vec<Outcome>, StoreError> {
             for p in batch {
                 out.push(match &p.op {
                     Op::PutConfig(record) => Outcome::ConfigId(put_config(config, record.clone())?),
+                    Op::InsertCoupon(coupon) => Outcome::CouponInserted(insert_coupon(config, coupon)?),
                     Op::Click { click, duplicate_window_ms } => {
                         Outcome::Click(put_click(clicks, visitors, counters, click.clone(), *duplicate_window_ms)?)
                     }
@@ -167,6 +172,15 @@ fn put_config(config: &Tx, record: ConfigRecord) -> TxResult<u64> {
     .map_err(abort)?;
     config.insert(&keys::config(kind, id)[..], value)?;
     Ok(id)
+}
+
+fn insert_coupon(config: &Tx, coupon: &Coupon) -> TxResult<bool> {
+    let key = keys::coupon(&coupon.code);
+    if config.get(&key)?.is_some() {
+        return Ok(false);
+    }
+    config.insert(key, encode(coupon).map_err(abort)?)?;
+    Ok(true)
 }
 
 /// Next ID of a config kind: kept in a sequence key so a deleted last ID is never reused.
