@@ -6,24 +6,27 @@
 
 use crate::ids::TransactionId;
 use crate::model::{
-    Advertiser, AdvertiserId, AttributedBy, Click, ConversionRejection, ConversionSource, ConversionStatus, Impression,
-    Offer, OfferStatus,
+    Advertiser, AdvertiserId, AttributedBy, Click, ConversionRejection, ConversionSource, ConversionStatus, Coupon,
+    Impression, Offer, OfferStatus,
 };
 use crate::money::Money;
 use crate::params::ConversionRequest;
 
-/// The visit a conversion is credited to.
+/// What a conversion is credited to: a click, an impression (view-through) or a coupon.
 #[derive(Clone, Copy, Debug)]
 pub enum Touchpoint<'a> {
     Click(&'a Click),
     Impression(&'a Impression),
+    Coupon(&'a Coupon),
 }
 
 impl Touchpoint<'_> {
-    pub fn id(&self) -> TransactionId {
+    /// The transaction ID, for clicks and impressions; a coupon has none.
+    pub fn id(&self) -> Option<TransactionId> {
         match self {
-            Touchpoint::Click(c) => c.id,
-            Touchpoint::Impression(i) => i.id,
+            Touchpoint::Click(c) => Some(c.id),
+            Touchpoint::Impression(i) => Some(i.id),
+            Touchpoint::Coupon(_) => None,
         }
     }
 
@@ -31,6 +34,15 @@ impl Touchpoint<'_> {
         match self {
             Touchpoint::Click(c) => c.oid,
             Touchpoint::Impression(i) => i.oid,
+            Touchpoint::Coupon(c) => c.offer_id,
+        }
+    }
+
+    pub fn affid(&self) -> u64 {
+        match self {
+            Touchpoint::Click(c) => c.affid,
+            Touchpoint::Impression(i) => i.affid,
+            Touchpoint::Coupon(c) => c.partner_id,
         }
     }
 
@@ -38,6 +50,7 @@ impl Touchpoint<'_> {
         match self {
             Touchpoint::Click(c) => c.is_valid(),
             Touchpoint::Impression(i) => i.error_code == 0,
+            Touchpoint::Coupon(_) => true,
         }
     }
 }
@@ -51,21 +64,27 @@ pub struct Evidence<'a> {
     pub found: Option<Touchpoint<'a>>,
 }
 
-/// Pick the touchpoint: the first evidence that names a stored visit. An explicit
-/// transaction ID that names nothing is an error, not a reason to guess from cookies.
+/// Pick the touchpoint in DESIGN.md's order: a click named by the evidence (explicit ID,
+/// then SDK cookie, then tracking cookie) → the coupon → an impression named by the evidence
+/// (view-through) → nothing. A click beats a coupon; a coupon beats an impression. An
+/// explicit transaction ID that names nothing is an error, not a reason to guess.
 pub fn choose_touchpoint<'a>(
     evidence: &[Evidence<'a>],
+    coupon: Option<&'a Coupon>,
 ) -> Result<Option<(Touchpoint<'a>, AttributedBy)>, ConversionRejection> {
+    let mut impression = None;
     for e in evidence {
         match e.found {
-            // However it was found, an impression is credited as view-through.
-            Some(t @ Touchpoint::Impression(_)) => return Ok(Some((t, AttributedBy::Impression))),
-            Some(t) => return Ok(Some((t, e.by))),
+            Some(t @ Touchpoint::Click(_)) => return Ok(Some((t, e.by))),
+            Some(t) => impression = impression.or(Some(t)),
             None if e.by == AttributedBy::TransactionId => return Err(ConversionRejection::UnknownTransaction),
-            None => continue,
+            None => {}
         }
     }
-    Ok(None)
+    if let Some(c) = coupon {
+        return Ok(Some((Touchpoint::Coupon(c), AttributedBy::Coupon)));
+    }
+    Ok(impression.map(|t| (t, AttributedBy::Impression)))
 }
 
 /// A claim the store makes atomically with an approved or unattributed conversion; if the
@@ -212,16 +231,20 @@ pub fn attribute_conversion(input: AttributionInput<'_>) -> Decision {
     if !touch.is_valid() {
         return reject(ConversionRejection::UnknownTransaction);
     }
+    // A coupon's own validity dates were checked when it was looked up.
     let window_hours = match touch {
-        Touchpoint::Click(_) => offer.session_hours,
-        Touchpoint::Impression(_) => offer.view_through_hours,
+        Touchpoint::Click(_) => Some(offer.session_hours),
+        Touchpoint::Impression(_) => Some(offer.view_through_hours),
+        Touchpoint::Coupon(_) => None,
     };
-    let age_ms = input.now_ms.saturating_sub(touch.id().issued_at_ms());
-    if age_ms > u64::from(window_hours) * 3_600_000 {
-        return reject(ConversionRejection::SessionExpired);
+    if let (Some(hours), Some(id)) = (window_hours, touch.id()) {
+        if input.now_ms.saturating_sub(id.issued_at_ms()) > u64::from(hours) * 3_600_000 {
+            return reject(ConversionRejection::SessionExpired);
+        }
     }
-    if !event.allow_duplicates {
-        dedupe.push(DedupeKey::TransactionEvent(touch.id(), event.name.clone()));
+    // Many customers share a coupon, so only the order ID deduplicates coupon conversions.
+    if let (false, Some(id)) = (event.allow_duplicates, touch.id()) {
+        dedupe.push(DedupeKey::TransactionEvent(id, event.name.clone()));
     }
     Decision {
         status: ConversionStatus::Approved,
@@ -381,17 +404,62 @@ mod tests {
         let b = click(2 * HOUR);
         let explicit = Evidence { by: AttributedBy::TransactionId, id: a.id, found: Some(Touchpoint::Click(&a)) };
         let cookie = Evidence { by: AttributedBy::FirstPartyCookie, id: b.id, found: Some(Touchpoint::Click(&b)) };
-        let (t, by) = choose_touchpoint(&[explicit, cookie]).unwrap().unwrap();
-        assert_eq!((t.id(), by), (a.id, AttributedBy::TransactionId));
+        let (t, by) = choose_touchpoint(&[explicit, cookie], None).unwrap().unwrap();
+        assert_eq!((t.id(), by), (Some(a.id), AttributedBy::TransactionId));
 
         let stale_cookie = Evidence { by: AttributedBy::FirstPartyCookie, id: a.id, found: None };
         let tracking = Evidence { by: AttributedBy::TrackingCookie, id: b.id, found: Some(Touchpoint::Click(&b)) };
-        let (t, by) = choose_touchpoint(&[stale_cookie, tracking]).unwrap().unwrap();
-        assert_eq!((t.id(), by), (b.id, AttributedBy::TrackingCookie));
+        let (t, by) = choose_touchpoint(&[stale_cookie, tracking], None).unwrap().unwrap();
+        assert_eq!((t.id(), by), (Some(b.id), AttributedBy::TrackingCookie));
 
         let unknown = Evidence { by: AttributedBy::TransactionId, id: a.id, found: None };
-        assert_eq!(choose_touchpoint(&[unknown, tracking]).unwrap_err(), ConversionRejection::UnknownTransaction);
-        assert!(choose_touchpoint(&[]).unwrap().is_none());
+        assert_eq!(choose_touchpoint(&[unknown, tracking], None).unwrap_err(), ConversionRejection::UnknownTransaction);
+        assert!(choose_touchpoint(&[], None).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_click_beats_a_coupon_and_a_coupon_beats_an_impression() {
+        let c = click(HOUR);
+        let imp = Impression {
+            id: TransactionId::generate(NOW - HOUR),
+            oid: 1,
+            affid: 9,
+            advertiser_id: 10,
+            params: TrackingParams::default(),
+            visitor: Visitor::default(),
+            error_code: 0,
+        };
+        let coupon =
+            Coupon { code: "spring10".into(), offer_id: 1, partner_id: 8, valid_from_ms: None, valid_until_ms: None };
+        let clicked = Evidence { by: AttributedBy::FirstPartyCookie, id: c.id, found: Some(Touchpoint::Click(&c)) };
+        let viewed =
+            Evidence { by: AttributedBy::TransactionId, id: imp.id, found: Some(Touchpoint::Impression(&imp)) };
+
+        let (t, by) = choose_touchpoint(&[viewed, clicked], Some(&coupon)).unwrap().unwrap();
+        assert_eq!((t.affid(), by), (7, AttributedBy::FirstPartyCookie));
+        let (t, by) = choose_touchpoint(&[viewed], Some(&coupon)).unwrap().unwrap();
+        assert_eq!((t.affid(), by), (8, AttributedBy::Coupon));
+        let (t, by) = choose_touchpoint(&[viewed], None).unwrap().unwrap();
+        assert_eq!((t.affid(), by), (9, AttributedBy::Impression));
+
+        // A coupon conversion is deduplicated by order only; the impression by its view window.
+        let request = ConversionRequest { order_id: "O1".into(), ..Default::default() };
+        let decide_touch = |touch| {
+            attribute_conversion(AttributionInput {
+                request: &request,
+                touch: Some(touch),
+                offer: Some(&offer()),
+                advertiser: Some(&advertiser(None)),
+                now_ms: NOW,
+            })
+        };
+        let d = decide_touch((Touchpoint::Coupon(&coupon), AttributedBy::Coupon));
+        assert_eq!((d.status, d.dedupe.clone()), (ConversionStatus::Approved, vec![DedupeKey::Order(10, "O1".into())]));
+        let d = decide_touch((Touchpoint::Impression(&imp), AttributedBy::Impression));
+        assert_eq!(d.status, ConversionStatus::Approved);
+        let old = Impression { id: TransactionId::generate(NOW - 3 * HOUR), ..imp.clone() };
+        let d = decide_touch((Touchpoint::Impression(&old), AttributedBy::Impression));
+        assert_eq!(d.rejection, Some(ConversionRejection::SessionExpired), "outside the 2 h view-through window");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::num::NonZeroU32;
 
 use crate::http::rate_limit::ClickRateLimiter;
 use crate::http::{serve, AppState, ServerOptions};
+use crate::postbacks::{PostbackWorker, RetryPolicy};
 use crate::service::setup::{admin_token, seed_demo, AdminToken};
 use crate::store::{Durability, Store};
 
@@ -153,7 +154,9 @@ pub async fn run_serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>
     state.trust_proxy = args.trust_proxy;
     state.click_limiter = NonZeroU32::new(args.click_rate_limit)
         .map(|per_second| ClickRateLimiter::new(per_second, per_second.saturating_mul(BURST_FACTOR)));
+    let postbacks = PostbackWorker::spawn(store.clone(), RetryPolicy::default())?;
     let result = serve(state, ServerOptions { addr: args.addr, demo_site, workers: args.workers }).await;
+    postbacks.stop();
     store.close();
     tracing::info!("store flushed and closed");
     Ok(result?)

@@ -16,6 +16,7 @@
 //! | [`filters`] | which clicks are valid, where they go (pure) |
 //! | [`destination`] | macro expansion into configured destinations (pure) |
 //! | [`attribution`] | who gets a conversion, duplicate rules, payouts (pure) |
+//! | [`postbacks`] | partner postback URLs and retry schedule (pure), the outbox worker |
 //! | [`ids`], [`money`], [`model`] | transaction IDs, exact money, the records |
 //! | [`store`] | the only sled code: trees, codecs, the group-commit writer |
 //!
@@ -32,5 +33,6 @@ pub mod ids;
 pub mod model;
 pub mod money;
 pub mod params;
+pub mod postbacks;
 pub mod service;
 pub mod store;

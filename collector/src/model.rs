@@ -439,3 +439,36 @@ impl Counters {
         }
     }
 }
+
+/// Where a partner-postback delivery stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    /// Gave up after the bounded number of tries; waits for someone to retry it.
+    Paused,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Paused => "paused",
+        }
+    }
+}
+
+/// One call of a partner's postback URL for one approved conversion, kept in the outbox until
+/// the partner's server answers 2xx.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostbackDelivery {
+    pub id: crate::ids::TimeId,
+    pub conversion_id: ConversionId,
+    pub partner_id: PartnerId,
+    /// The URL with every macro filled in.
+    pub url: String,
+    pub attempts: u32,
+    pub next_attempt_ms: u64,
+    pub status: DeliveryStatus,
+    pub last_error: String,
+}

@@ -5,8 +5,8 @@ mod api;
 mod assets;
 mod conversions;
 mod demo_site;
-mod manage;
 pub mod errors;
+mod manage;
 pub mod rate_limit;
 mod tracking;
 
@@ -64,6 +64,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(public("/sdk/{name}").route(web::get().to(assets::sdk)))
         .service(admin("/api/reports/clicks").route(web::get().to(api::clicks)))
         .service(admin("/api/reports/conversions").route(web::get().to(api::conversions)))
+        .service(admin("/api/postbacks").route(web::get().to(api::postbacks)))
+        .service(admin("/api/postbacks/{id}/retry").route(web::post().to(api::retry_postback)))
         .configure(manage::routes)
         .default_service(web::to(not_found));
 }

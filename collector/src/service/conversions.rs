@@ -3,11 +3,12 @@
 use crate::attribution::{attribute_conversion, choose_touchpoint, AttributionInput, Decision, Evidence, Touchpoint};
 use crate::ids::{ConversionId, TransactionId};
 use crate::model::{
-    Advertiser, AttributedBy, Click, Conversion, ConversionRejection, ConversionSource, ConversionStatus, Impression,
-    Offer, TrackingParams, Visitor,
+    Advertiser, AttributedBy, Click, Conversion, ConversionRejection, ConversionSource, ConversionStatus, Coupon,
+    Impression, Offer, TrackingParams, Visitor,
 };
 use crate::money::Money;
 use crate::params::ConversionRequest;
+use crate::postbacks::deliveries_for;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +76,8 @@ pub async fn record_conversion(
         return Err(ConversionError::NoScope);
     }
 
-    let (touch, early_rejection) = match choose_touchpoint(&evidence) {
+    let coupon = coupon_in_scope(store, &request, ctx.now_ms)?;
+    let (touch, early_rejection) = match choose_touchpoint(&evidence, coupon.as_ref()) {
         Ok(touch) => (touch, None),
         Err(why) => (None, Some(why)),
     };
@@ -95,8 +97,13 @@ pub async fn record_conversion(
         }),
     };
     let conversion = build(&request, &ctx, touch, offer.as_ref(), advertiser_id, &decision);
-    let dedupe = decision.dedupe;
-    let stored = store.record_conversion(conversion, dedupe).await?;
+    let postbacks = match store.partner(conversion.affid)? {
+        Some(partner) if conversion.status == ConversionStatus::Approved => {
+            deliveries_for(&partner, &conversion, ctx.now_ms)
+        }
+        _ => Vec::new(),
+    };
+    let stored = store.record_conversion(conversion, decision.dedupe, postbacks).await?;
     tracing::info!(
         conversion_id = %stored.id,
         status = stored.status.as_str(),
@@ -106,6 +113,24 @@ pub async fn record_conversion(
         "conversion"
     );
     Ok(stored)
+}
+
+/// The conversion's coupon, if it names one that is valid now and belongs to the offer or
+/// advertiser the conversion is for.
+fn coupon_in_scope(store: &Store, request: &ConversionRequest, now_ms: u64) -> Result<Option<Coupon>, StoreError> {
+    if request.coupon_code.is_empty() {
+        return Ok(None);
+    }
+    let Some(coupon) = store.coupon(&request.coupon_code)?.filter(|c| c.is_valid_at(now_ms)) else { return Ok(None) };
+    if request.oid.is_some_and(|oid| oid != coupon.offer_id) {
+        return Ok(None);
+    }
+    if let Some(advertiser_id) = request.advertiser_id {
+        if store.offer(coupon.offer_id)?.is_none_or(|o| o.advertiser_id != advertiser_id) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(coupon))
 }
 
 /// A rejection found before the offer rules ran (an unknown explicit transaction ID); the
@@ -134,6 +159,9 @@ fn build(
     let (affid, click_time_ms, click_params) = match touch.map(|(t, _)| t) {
         Some(Touchpoint::Click(c)) => (c.affid, Some(c.id.issued_at_ms()), c.params.clone()),
         Some(Touchpoint::Impression(i)) => (i.affid, Some(i.id.issued_at_ms()), i.params.clone()),
+        Some(Touchpoint::Coupon(c)) => {
+            (c.partner_id, None, TrackingParams { coupon_code: c.code.clone(), ..TrackingParams::default() })
+        }
         None => (0, None, TrackingParams::default()),
     };
     Conversion {
@@ -142,7 +170,7 @@ fn build(
         rejection: decision.rejection,
         source: decision.source,
         attributed_by: decision.attributed_by,
-        transaction_id: touch.map(|(t, _)| t.id()).or(request.transaction_id),
+        transaction_id: touch.and_then(|(t, _)| t.id()).or(request.transaction_id),
         oid: offer.map(|o| o.id).or(request.oid).unwrap_or(0),
         affid,
         advertiser_id: advertiser_id.unwrap_or(0),

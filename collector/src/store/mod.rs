@@ -7,8 +7,9 @@
 //!
 //! Trees: `config` (advertisers, partners, offers, settings), `clicks` and `impressions` (by
 //! transaction ID, so time-ordered), `conversions` (by conversion ID), `dedupe` (duplicate and
-//! idempotency claims), `visitors` (last unique click per offer, partner and visitor) and
-//! `counters` (report totals per hour × offer × partner).
+//! idempotency claims), `visitors` (last unique click per offer, partner and visitor),
+//! `counters` (report totals per hour × offer × partner) and `outbox` (partner postbacks
+//! waiting to be delivered, by delivery ID).
 
 mod codec;
 mod keys;
@@ -21,7 +22,10 @@ use serde::de::DeserializeOwned;
 
 use crate::attribution::DedupeKey;
 use crate::ids::TimeId;
-use crate::model::{Advertiser, Click, Conversion, Counters, Coupon, Impression, Offer, OfferId, Partner, PartnerId};
+use crate::model::{
+    Advertiser, Click, Conversion, Counters, Coupon, DeliveryStatus, Impression, Offer, OfferId, Partner, PartnerId,
+    PostbackDelivery,
+};
 pub use keys::ConfigKind;
 use writer::{ConfigRecord, Op, Outcome, Pending};
 
@@ -64,6 +68,7 @@ struct Trees {
     dedupe: sled::Tree,
     visitors: sled::Tree,
     counters: sled::Tree,
+    outbox: sled::Tree,
 }
 
 /// A handle on the store; clones share one database and one writer.
@@ -100,6 +105,7 @@ impl Store {
             dedupe: db.open_tree("dedupe")?,
             visitors: db.open_tree("visitors")?,
             counters: db.open_tree("counters")?,
+            outbox: db.open_tree("outbox")?,
         };
         let (tx, rx) = mpsc::channel();
         let (writer_trees, writer_db) = (trees.clone(), db.clone());
@@ -122,14 +128,21 @@ impl Store {
         }
     }
 
-    async fn write(&self, op: Op) -> Result<Outcome, StoreError> {
+    fn submit(&self, op: Op) -> Result<tokio::sync::oneshot::Receiver<Result<Outcome, StoreError>>, StoreError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        {
-            let guard = self.inner.writes.lock().map_err(|_| StoreError::Closed)?;
-            let sender = guard.as_ref().ok_or(StoreError::Closed)?;
-            sender.send(Pending { op, reply }).map_err(|_| StoreError::Closed)?;
-        }
-        answer.await.map_err(|_| StoreError::Closed)?
+        let guard = self.inner.writes.lock().map_err(|_| StoreError::Closed)?;
+        let sender = guard.as_ref().ok_or(StoreError::Closed)?;
+        sender.send(Pending { op, reply }).map_err(|_| StoreError::Closed)?;
+        Ok(answer)
+    }
+
+    async fn write(&self, op: Op) -> Result<Outcome, StoreError> {
+        self.submit(op)?.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// The same, for threads outside the async runtime (the postback worker).
+    fn write_blocking(&self, op: Op) -> Result<Outcome, StoreError> {
+        self.submit(op)?.blocking_recv().map_err(|_| StoreError::Closed)?
     }
 
     // ---- configuration ----
@@ -249,13 +262,16 @@ impl Store {
 
     /// Store a conversion after claiming its dedupe keys: if one is taken the conversion is
     /// stored as a duplicate of its holder. A repeated idempotency key stores nothing and
-    /// returns the first conversion. Returns the conversion to answer with.
+    /// returns the first conversion. `postbacks` go into the outbox, in the same
+    /// transaction, only if the conversion ends up approved. Returns the conversion to
+    /// answer with.
     pub async fn record_conversion(
         &self,
         conversion: Conversion,
         dedupe: Vec<DedupeKey>,
+        postbacks: Vec<PostbackDelivery>,
     ) -> Result<Conversion, StoreError> {
-        match self.write(Op::Conversion { conversion, dedupe }).await? {
+        match self.write(Op::Conversion { conversion, dedupe, postbacks }).await? {
             Outcome::Conversion(c) => Ok(c),
             other => Err(unexpected(other)),
         }
@@ -311,6 +327,48 @@ impl Store {
                 Ok((hour, oid, affid, codec::decode(&value)?))
             })
             .collect()
+    }
+
+    /// Pending postback deliveries whose next attempt is due, oldest first.
+    pub fn due_postbacks(&self, now_ms: u64, limit: usize) -> Result<Vec<PostbackDelivery>, StoreError> {
+        let mut due = Vec::new();
+        for entry in self.inner.trees.outbox.iter() {
+            let d: PostbackDelivery = codec::decode(&entry?.1)?;
+            if d.status == DeliveryStatus::Pending && d.next_attempt_ms <= now_ms {
+                due.push(d);
+                if due.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(due)
+    }
+
+    /// Every delivery still in the outbox (pending or paused), oldest first.
+    pub fn postbacks(&self) -> Result<Vec<PostbackDelivery>, StoreError> {
+        self.inner.trees.outbox.iter().map(|e| codec::decode(&e?.1)).collect()
+    }
+
+    /// After an attempt: `None` removes the delivery (delivered), `Some` stores its new state.
+    pub fn finish_postback_blocking(&self, id: TimeId, updated: Option<PostbackDelivery>) -> Result<(), StoreError> {
+        match self.write_blocking(Op::Postback { id, updated })? {
+            Outcome::Done => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Put a paused (or pending) delivery back in line for an attempt now. Returns it, or
+    /// `None` if it is not in the outbox (already delivered).
+    pub async fn retry_postback(&self, id: TimeId, now_ms: u64) -> Result<Option<PostbackDelivery>, StoreError> {
+        let Some(bytes) = self.inner.trees.outbox.get(id.as_bytes())? else { return Ok(None) };
+        let mut d: PostbackDelivery = codec::decode(&bytes)?;
+        d.status = DeliveryStatus::Pending;
+        d.attempts = 0;
+        d.next_attempt_ms = now_ms;
+        match self.write(Op::Postback { id, updated: Some(d.clone()) }).await? {
+            Outcome::Done => Ok(Some(d)),
+            other => Err(unexpected(other)),
+        }
     }
 
     /// Bytes the database occupies on disk.

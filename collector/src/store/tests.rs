@@ -95,7 +95,7 @@ fn concurrent_identical_conversions_approve_exactly_once() {
                 let store = store.clone();
                 tokio::spawn(async move {
                     let claims = vec![DedupeKey::TransactionEvent(tid, String::new())];
-                    store.record_conversion(conversion(6_000, tid, ""), claims).await.unwrap()
+                    store.record_conversion(conversion(6_000, tid, ""), claims, vec![]).await.unwrap()
                 })
             })
             .collect();
@@ -126,8 +126,8 @@ fn a_repeated_idempotency_key_gets_the_first_answer_and_stores_nothing() {
     let rt = runtime();
     let (first, retry) = rt.block_on(async {
         let claims = vec![DedupeKey::TransactionEvent(tid, String::new())];
-        let first = store.record_conversion(conversion(6_000, tid, "key-1"), claims.clone()).await.unwrap();
-        let retry = store.record_conversion(conversion(7_000, tid, "key-1"), claims).await.unwrap();
+        let first = store.record_conversion(conversion(6_000, tid, "key-1"), claims.clone(), vec![]).await.unwrap();
+        let retry = store.record_conversion(conversion(7_000, tid, "key-1"), claims, vec![]).await.unwrap();
         (first, retry)
     });
     assert_eq!(first.status, ConversionStatus::Approved);

@@ -13,7 +13,10 @@ use super::codec::{decode, encode};
 use super::keys::{self, ConfigKind};
 use super::{Durability, StoreError, Trees};
 use crate::attribution::DedupeKey;
-use crate::model::{Advertiser, Click, Conversion, ConversionStatus, Counters, Coupon, Impression, Offer, Partner};
+use crate::ids::TimeId;
+use crate::model::{
+    Advertiser, Click, Conversion, ConversionStatus, Counters, Coupon, Impression, Offer, Partner, PostbackDelivery,
+};
 
 /// Most writes one transaction takes: bounds the latency a batch adds to its first request.
 const MAX_BATCH: usize = 2048;
@@ -40,10 +43,18 @@ pub enum Op {
         duplicate_window_ms: u64,
     },
     Impression(Impression),
-    /// Claim the dedupe keys and the idempotency key, then store the conversion.
+    /// Claim the dedupe keys and the idempotency key, then store the conversion (and, if it
+    /// is approved, its postback deliveries).
     Conversion {
         conversion: Conversion,
         dedupe: Vec<DedupeKey>,
+        postbacks: Vec<PostbackDelivery>,
+    },
+    /// Replace a postback delivery's state, or remove it (`None`: delivered). A delivery that
+    /// is no longer there (delivered meanwhile) is not brought back.
+    Postback {
+        id: TimeId,
+        updated: Option<PostbackDelivery>,
     },
 }
 
@@ -58,6 +69,7 @@ pub enum Outcome {
     Impression,
     /// The conversion as stored, or the earlier answer for a repeated idempotency key.
     Conversion(Conversion),
+    Done,
 }
 
 pub struct Pending {
@@ -110,9 +122,9 @@ pub fn run(trees: Trees, db: sled::Db, durability: Durability, rx: mpsc::Receive
 }
 
 fn apply(t: &Trees, batch: &[Pending]) -> Result<Vec<Outcome>, StoreError> {
-    let trees = (&t.config, &t.clicks, &t.impressions, &t.conversions, &t.dedupe, &t.visitors, &t.counters);
+    let trees = (&t.config, &t.clicks, &t.impressions, &t.conversions, &t.dedupe, &t.visitors, &t.counters, &t.outbox);
     trees
-        .transaction(|(config, clicks, impressions, conversions, dedupe, visitors, counters)| {
+        .transaction(|(config, clicks, impressions, conversions, dedupe, visitors, counters, outbox)| {
             let mut out = Vec::with_capacity(batch.len());
             for p in batch {
                 out.push(match &p.op {
@@ -127,8 +139,29 @@ fn apply(t: &Trees, batch: &[Pending]) -> Result<Vec<Outcome>, StoreError> {
                         add_counters(counters, keys::counter(keys::hour_of(&imp.id), imp.oid, imp.affid), &c)?;
                         Outcome::Impression
                     }
-                    Op::Conversion { conversion, dedupe: claims } => {
-                        Outcome::Conversion(put_conversion(conversions, dedupe, counters, conversion.clone(), claims)?)
+                    Op::Conversion { conversion, dedupe: claims, postbacks } => {
+                        let stored = put_conversion(conversions, dedupe, counters, conversion.clone(), claims)?;
+                        // A replayed idempotency key returns the first conversion: its postbacks
+                        // were queued then, and must not be queued twice.
+                        if stored.id == conversion.id && stored.status == ConversionStatus::Approved {
+                            for d in postbacks {
+                                outbox.insert(&d.id.as_bytes()[..], encode(d).map_err(abort)?)?;
+                            }
+                        }
+                        Outcome::Conversion(stored)
+                    }
+                    Op::Postback { id, updated } => {
+                        let key = &id.as_bytes()[..];
+                        match updated {
+                            None => {
+                                outbox.remove(key)?;
+                            }
+                            Some(d) if outbox.get(key)?.is_some() => {
+                                outbox.insert(key, encode(d).map_err(abort)?)?;
+                            }
+                            Some(_) => {}
+                        }
+                        Outcome::Done
                     }
                 });
             }
