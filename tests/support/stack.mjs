@@ -20,6 +20,8 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts');
 export const COLLECTOR_BIN = process.env.CLICKSTAMP_BIN || path.join(ROOT, 'target', 'debug', 'clickstamp');
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+export const PERSON_USER_AGENT =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
 export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -29,6 +31,9 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
   '--no-first-run',
   '--disable-quic',
+  // Headless Chromium announces itself as "HeadlessChrome", which the collector's bot filter
+  // (rightly) refuses; these tests stand in for a person's browser, so they say what one says.
+  `--user-agent=${PERSON_USER_AGENT}`,
 ];
 
 // Every collector this process started, so that an unexpected exit still kills them.
