@@ -1028,12 +1028,12 @@ pub fn direct_link(destination_template: &str, request: &LinkRequest) -> Result<
 pub fn tracking_links(store: &Store, collector_url: &str, request: &LinkRequest) -> Result<TrackingLinks, ManageError> {
     let offer = store.offer(request.oid)?.ok_or_else(|| ManageError::NotFound {
         field: Some("oid".into()),
-        message: format!("there is no offer {}", request.oid),
+        message: format!("oid: there is no offer {}", request.oid),
     })?;
     if store.partner(request.affid)?.is_none() {
         return Err(ManageError::NotFound {
             field: Some("affid".into()),
-            message: format!("there is no partner {}", request.affid),
+            message: format!("affid: there is no partner {}", request.affid),
         });
     }
     let direct = direct_link(&offer.destination_url, request);
