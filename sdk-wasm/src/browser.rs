@@ -46,35 +46,27 @@ extern "C" {
     #[wasm_bindgen(catch, js_namespace = AbortSignal, js_name = timeout)]
     fn abort_signal_timeout(ms: u32) -> Result<JsValue, JsValue>;
 
+    // Globals read through static getters: `thread_local_v2` statics cost a lazy cell each.
+    #[wasm_bindgen(js_name = document)]
     type Document;
-    #[wasm_bindgen(thread_local_v2, js_name = document)]
-    static DOCUMENT: Document;
-    #[wasm_bindgen(method, getter, catch)]
-    fn cookie(this: &Document) -> Result<String, JsValue>;
-    #[wasm_bindgen(method, setter, catch, js_name = cookie)]
-    fn set_cookie(this: &Document, value: &str) -> Result<(), JsValue>;
-
+    #[wasm_bindgen(static_method_of = Document, getter, catch, js_name = cookie)]
+    fn document_cookie_get() -> Result<String, JsValue>;
+    #[wasm_bindgen(static_method_of = Document, setter, catch, js_name = cookie)]
+    fn document_cookie_set(value: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_name = location)]
     type Location;
-    #[wasm_bindgen(thread_local_v2, js_name = location)]
-    static LOCATION: Location;
-    #[wasm_bindgen(method, getter)]
-    fn href(this: &Location) -> String;
-    #[wasm_bindgen(method, getter)]
-    fn protocol(this: &Location) -> String;
-
+    #[wasm_bindgen(static_method_of = Location, getter, js_name = href)]
+    fn location_href_get() -> String;
+    #[wasm_bindgen(js_name = history)]
     type History;
-    #[wasm_bindgen(thread_local_v2, js_name = history)]
-    static HISTORY: History;
-    #[wasm_bindgen(method, getter)]
-    fn state(this: &History) -> JsValue;
-    #[wasm_bindgen(method, catch, js_name = replaceState)]
-    fn replace_state(this: &History, state: &JsValue, unused: &str, url: &str) -> Result<(), JsValue>;
-
+    #[wasm_bindgen(static_method_of = History, getter, js_name = state)]
+    fn history_state() -> JsValue;
+    #[wasm_bindgen(static_method_of = History, catch, js_name = replaceState)]
+    fn replace_state(state: &JsValue, unused: &str, url: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_name = navigator)]
     type Navigator;
-    #[wasm_bindgen(thread_local_v2, js_name = navigator)]
-    static NAVIGATOR: Navigator;
-    #[wasm_bindgen(method, getter, js_name = globalPrivacyControl)]
-    fn global_privacy_control(this: &Navigator) -> JsValue;
+    #[wasm_bindgen(static_method_of = Navigator, getter, js_name = globalPrivacyControl)]
+    fn global_privacy_control_get() -> JsValue;
 
     #[wasm_bindgen(catch, js_namespace = localStorage, js_name = getItem)]
     fn ls_get_item(key: &str) -> Result<Option<String>, JsValue>;
@@ -109,7 +101,7 @@ pub fn settle(p: &Promise, f: impl FnOnce(Settled) -> JsValue + 'static) -> Prom
 fn settle_boxed(p: &Promise, f: Box<dyn FnOnce(Settled) -> JsValue>) -> Promise {
     let on_settled = callback(Box::new(move |results: JsValue| {
         let outcome = reflect_get(&results, "0");
-        if reflect_get(&outcome, "status").as_string().as_deref() == Some("fulfilled") {
+        if text(&reflect_get(&outcome, "status")).as_deref() == Some("fulfilled") {
             f(Ok(reflect_get(&outcome, "value")))
         } else {
             f(Err(reflect_get(&outcome, "reason")))
@@ -120,16 +112,16 @@ fn settle_boxed(p: &Promise, f: Box<dyn FnOnce(Settled) -> JsValue>) -> Promise 
 
 /// A promise and the function that resolves it.
 pub fn deferred() -> (Promise, JsValue) {
-    let resolve = alloc::rc::Rc::new(core::cell::RefCell::new(JsValue::UNDEFINED));
+    // A `Cell`, not a `RefCell`: no borrow panics (they link core's formatting code).
+    let resolve = alloc::rc::Rc::new(core::cell::Cell::new(JsValue::UNDEFINED));
     let slot = resolve.clone();
     // The executor runs synchronously inside `new Promise`.
     let executor = callback(Box::new(move |resolve_fn: JsValue| {
-        *slot.borrow_mut() = resolve_fn;
+        slot.set(resolve_fn);
         JsValue::UNDEFINED
     }));
     let promise = Promise::new(&executor);
-    let f = resolve.borrow().clone();
-    (promise, f)
+    (promise, resolve.take())
 }
 
 pub fn call_resolve(resolve: &JsValue, value: &JsValue) {
@@ -175,7 +167,8 @@ pub fn text(v: &JsValue) -> Option<String> {
     if v.is_null_or_undefined() {
         return None;
     }
-    let s = v.as_string().unwrap_or_else(|| js_string(v));
+    // `String(v)` for strings too: one conversion import instead of two.
+    let s = js_string(v);
     (!s.is_empty()).then_some(s)
 }
 
@@ -234,28 +227,28 @@ fn request_boxed(url: &str, body: Option<&str>, timeout_ms: u32, done: Box<dyn F
 }
 
 pub fn document_cookie() -> String {
-    DOCUMENT.with(|d| d.cookie()).unwrap_or_default()
+    Document::document_cookie_get().unwrap_or_default()
 }
 
 pub fn write_cookie(assignment: &str) {
-    let _ = DOCUMENT.with(|d| d.set_cookie(assignment));
+    let _ = Document::document_cookie_set(assignment);
 }
 
 pub fn location_href() -> String {
-    LOCATION.with(|l| l.href())
+    Location::location_href_get()
 }
 
 pub fn is_https() -> bool {
-    LOCATION.with(|l| l.protocol()) == "https:"
+    location_href().starts_with("https:")
 }
 
 /// Replaces the address bar URL without a navigation, keeping the history entry's state.
 pub fn replace_url(url: &str) {
-    let _ = HISTORY.with(|h| h.replace_state(&h.state(), "", url));
+    let _ = History::replace_state(&History::history_state(), "", url);
 }
 
 pub fn global_privacy_control() -> bool {
-    NAVIGATOR.with(|n| n.global_privacy_control()).as_bool() == Some(true)
+    Navigator::global_privacy_control_get().as_bool() == Some(true)
 }
 
 pub fn storage_get(key: &str) -> Option<String> {

@@ -47,9 +47,9 @@ fn cookie_is_written_and_read_back() {
     sdk::store_transaction_id(&offer_key("7"), TID, 2);
     let cookie = browser::document_cookie();
     assert!(cookie.contains(&crate::ids::concat(&["cs_tid_o_7=", TID])), "{cookie}");
-    assert_eq!(crate::get_transaction_id(JsValue::from_f64(7.0)), TID);
-    assert_eq!(crate::get_transaction_id(JsValue::from_str("7")), TID);
-    assert_eq!(crate::get_transaction_id(JsValue::from_str("8")), "");
+    assert_eq!(crate::get_transaction_id(JsValue::from_f64(7.0)).as_string().unwrap(), TID);
+    assert_eq!(crate::get_transaction_id(JsValue::from_str("7")).as_string().unwrap(), TID);
+    assert_eq!(crate::get_transaction_id(JsValue::from_str("8")).as_string().unwrap(), "");
 }
 
 #[wasm_bindgen_test]
@@ -72,7 +72,7 @@ fn stored_click_cleans_the_address_bar_and_sets_both_cookies() {
     let landing =
         crate::ids::concat(&["?utm_source=mail&oid=5&affid=2&sub1=x&cs_tid=", TID, "&gclid=G1&page=3#reviews"]);
     browser::replace_url(&landing);
-    assert_eq!(crate::url_parameter("sub1"), "x");
+    assert_eq!(crate::url_parameter("sub1".into()).as_string().unwrap(), "x");
     let answer = options(&[
         ("transaction_id", TID.into()),
         ("oid", JsValue::from_f64(5.0)),
@@ -82,9 +82,9 @@ fn stored_click_cleans_the_address_bar_and_sets_both_cookies() {
     sdk::remember_click(&answer, TID);
     let href = browser::location_href();
     assert!(href.ends_with("?utm_source=mail&gclid=G1&page=3#reviews"), "{href}");
-    assert_eq!(crate::url_parameter("oid"), "");
-    assert_eq!(crate::get_transaction_id("5".into()), TID);
-    assert_eq!(crate::get_advertiser_transaction_id("9".into()), TID);
+    assert_eq!(crate::url_parameter("oid".into()).as_string().unwrap(), "");
+    assert_eq!(crate::get_transaction_id("5".into()).as_string().unwrap(), TID);
+    assert_eq!(crate::get_advertiser_transaction_id("9".into()).as_string().unwrap(), TID);
     browser::replace_url(&before);
 }
 
@@ -107,7 +107,7 @@ fn consent_withdrawal_removes_cookies_copies_and_queue() {
     assert_eq!(browser::storage_get(CONSENT_KEY).as_deref(), Some("0"));
     // Withdrawn consent is remembered: nothing is stored by a later click in a new page view.
     sdk::reset();
-    assert_eq!(crate::get_transaction_id("1".into()), "");
+    assert_eq!(crate::get_transaction_id("1".into()).as_string().unwrap(), "");
     browser::storage_remove("other_key");
     browser::write_cookie("other_site_cookie=; Path=/; Max-Age=0");
 }
@@ -128,7 +128,7 @@ async fn failed_click_resolves_empty_and_stores_nothing() {
     sdk::configure(&options(&[("endpoint", DEAD_ENDPOINT.into())]));
     let id = settled(crate::click(options(&[("offer_id", "1".into()), ("affiliate_id", "2".into())]))).await;
     assert_eq!(id.as_string().as_deref(), Some(""));
-    assert_eq!(crate::get_transaction_id("1".into()), "");
+    assert_eq!(crate::get_transaction_id("1".into()).as_string().unwrap(), "");
 }
 
 #[wasm_bindgen_test]

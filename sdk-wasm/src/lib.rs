@@ -66,28 +66,29 @@ pub fn conversion(
     sdk::conversion(options)
 }
 
-/// A parameter of the page URL, "" when absent.
-#[wasm_bindgen(js_name = urlParameter)]
-pub fn url_parameter(name: &str) -> String {
-    sdk::url_parameter(name)
+/// A parameter of the page URL, "" when absent. Strings cross as `JsValue`s: a `String` return
+/// costs every export a copy-and-free wrapper in the JS glue.
+#[wasm_bindgen(js_name = urlParameter, unchecked_return_type = "string")]
+pub fn url_parameter(#[wasm_bindgen(unchecked_param_type = "string")] name: JsValue) -> JsValue {
+    JsValue::from_str(&browser::text(&name).map(|n| sdk::url_parameter(&n)).unwrap_or_default())
 }
 
 /// The transaction ID stored for an offer, "" when none.
-#[wasm_bindgen(js_name = getTransactionId)]
-pub fn get_transaction_id(#[wasm_bindgen(unchecked_param_type = "string | number")] oid: JsValue) -> String {
+#[wasm_bindgen(js_name = getTransactionId, unchecked_return_type = "string")]
+pub fn get_transaction_id(#[wasm_bindgen(unchecked_param_type = "string | number")] oid: JsValue) -> JsValue {
     stored(&oid, cookies::offer_key)
 }
 
 /// The transaction ID stored for an advertiser, "" when none.
-#[wasm_bindgen(js_name = getAdvertiserTransactionId)]
+#[wasm_bindgen(js_name = getAdvertiserTransactionId, unchecked_return_type = "string")]
 pub fn get_advertiser_transaction_id(
     #[wasm_bindgen(unchecked_param_type = "string | number")] advertiser_id: JsValue,
-) -> String {
+) -> JsValue {
     stored(&advertiser_id, cookies::advertiser_key)
 }
 
-fn stored(id: &JsValue, key: fn(&str) -> String) -> String {
-    browser::text(id).and_then(|id| sdk::stored_transaction_id(&key(&id))).unwrap_or_default()
+fn stored(id: &JsValue, key: fn(&str) -> String) -> JsValue {
+    JsValue::from_str(&browser::text(id).and_then(|id| sdk::stored_transaction_id(&key(&id))).unwrap_or_default())
 }
 
 /// `consent(true)` allows storage and requests (and releases held calls); `consent(false)`

@@ -9,7 +9,7 @@ use crate::queue::{self, Entry, Outcome};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cell::RefCell;
+use core::cell::UnsafeCell;
 use wasm_bindgen::{JsCast, JsValue};
 
 /// localStorage key of the retry queue.
@@ -38,11 +38,15 @@ struct State {
     in_flight: Vec<String>,
 }
 
-struct Global(RefCell<State>);
-// wasm32 without threads: one thread touches the state.
+/// The SDK's state. An `UnsafeCell`, not a `RefCell`: a `RefCell`'s borrow panics link core's
+/// formatting code into the download. Sound because wasm32 without threads has one thread and
+/// [`with`] never nests (its closures only read or write fields; they call nothing that calls
+/// `with`).
+struct Global(UnsafeCell<State>);
+// SAFETY: wasm32 without the atomics feature has a single thread.
 unsafe impl Sync for Global {}
 
-static STATE: Global = Global(RefCell::new(State {
+static STATE: Global = Global(UnsafeCell::new(State {
     endpoint: String::new(),
     cookie_domain: String::new(),
     require_consent: false,
@@ -54,7 +58,9 @@ static STATE: Global = Global(RefCell::new(State {
 }));
 
 fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
-    f(&mut STATE.0.borrow_mut())
+    // SAFETY: one thread, and no call of `with` runs inside another (see `Global`), so this is
+    // the only reference to the state while `f` runs.
+    f(unsafe { &mut *STATE.0.get() })
 }
 
 /// Back to a fresh page load's state (browser tests share one page).
