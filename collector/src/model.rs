@@ -1,6 +1,8 @@
 //! The records the collector keeps: configuration (advertisers, partners, offers) and
 //! traffic (clicks, impressions, conversions). Plain data: no I/O, no sled, no actix.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{ConversionId, TransactionId};
@@ -388,10 +390,14 @@ pub struct Counters {
     pub unique_clicks: u64,
     pub duplicate_clicks: u64,
     pub invalid_clicks: u64,
+    /// Invalid clicks by [`ClickRejection`] code.
+    pub invalid_by_reason: BTreeMap<u16, u64>,
     pub impressions: u64,
     /// Approved conversions (view-through ones included).
     pub conversions: u64,
     pub view_through_conversions: u64,
+    /// The approved conversions that are on a named (extra) event rather than the base event.
+    pub events: u64,
     pub rejected_conversions: u64,
     pub duplicate_conversions: u64,
     pub unattributed_conversions: u64,
@@ -405,9 +411,13 @@ impl Counters {
         self.unique_clicks += other.unique_clicks;
         self.duplicate_clicks += other.duplicate_clicks;
         self.invalid_clicks += other.invalid_clicks;
+        for (code, n) in &other.invalid_by_reason {
+            *self.invalid_by_reason.entry(*code).or_default() += n;
+        }
         self.impressions += other.impressions;
         self.conversions += other.conversions;
         self.view_through_conversions += other.view_through_conversions;
+        self.events += other.events;
         self.rejected_conversions += other.rejected_conversions;
         self.duplicate_conversions += other.duplicate_conversions;
         self.unattributed_conversions += other.unattributed_conversions;
@@ -421,8 +431,13 @@ impl Counters {
             unique_clicks: u64::from(click.is_valid() && click.unique),
             duplicate_clicks: u64::from(click.is_valid() && !click.unique),
             invalid_clicks: u64::from(!click.is_valid()),
+            invalid_by_reason: if click.is_valid() { BTreeMap::new() } else { BTreeMap::from([(click.error_code, 1)]) },
             ..Counters::default()
         }
+    }
+
+    pub fn for_impression(imp: &Impression) -> Counters {
+        Counters { impressions: u64::from(imp.error_code == 0), ..Counters::default() }
     }
 
     pub fn for_conversion(c: &Conversion) -> Counters {
@@ -430,6 +445,7 @@ impl Counters {
         Counters {
             conversions: u64::from(approved),
             view_through_conversions: u64::from(approved && c.attributed_by == AttributedBy::Impression),
+            events: u64::from(approved && !c.event.is_empty()),
             rejected_conversions: u64::from(c.status == ConversionStatus::Rejected),
             duplicate_conversions: u64::from(c.status == ConversionStatus::Duplicate),
             unattributed_conversions: u64::from(c.status == ConversionStatus::Unattributed),

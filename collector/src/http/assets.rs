@@ -66,3 +66,45 @@ pub async fn sdk(
     // Not content-hashed names: short cache so a new SDK reaches pages within minutes.
     serve_file(&req, &state.www_dir.join("sdk"), &name, "public, max-age=300")
 }
+
+/// The dashboard: `/` and `/dashboard` lead to it, `/dashboard/` is its page, and its files
+/// are served from `www/dashboard/`.
+pub fn dashboard_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(to_dashboard))
+        .route("/dashboard", web::get().to(to_dashboard))
+        .route("/dashboard/", web::get().to(dashboard_index))
+        .route("/dashboard/{file}", web::get().to(dashboard_file));
+}
+
+async fn to_dashboard() -> HttpResponse {
+    HttpResponse::Found().insert_header(("Location", "/dashboard/")).finish()
+}
+
+async fn dashboard_index(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    dashboard(&req, &state, "index.html")
+}
+
+async fn dashboard_file(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    file: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    dashboard(&req, &state, &file)
+}
+
+fn dashboard(req: &HttpRequest, state: &AppState, name: &str) -> Result<HttpResponse, ApiError> {
+    // Revalidate every time: the page and its script must change together.
+    let mut response = serve_file(req, &state.www_dir.join("dashboard"), name, "no-cache")?;
+    let headers = response.headers_mut();
+    use actix_web::http::header::{HeaderName, HeaderValue};
+    // Everything the dashboard loads is its own: no inline script, no other origin.
+    headers.insert(
+        HeaderName::from_static("content-security-policy"),
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ),
+    );
+    headers.insert(HeaderName::from_static("referrer-policy"), HeaderValue::from_static("no-referrer"));
+    headers.remove("access-control-allow-origin");
+    Ok(response)
+}

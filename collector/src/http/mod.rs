@@ -7,6 +7,7 @@ mod conversions;
 mod demo_site;
 pub mod errors;
 mod manage;
+mod reports;
 pub mod rate_limit;
 mod tracking;
 
@@ -62,8 +63,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(public("/pixel.gif").route(web::get().to(conversions::pixel)))
         .service(public("/sdk/{name}").route(web::get().to(assets::sdk)))
-        .service(admin("/api/reports/clicks").route(web::get().to(api::clicks)))
-        .service(admin("/api/reports/conversions").route(web::get().to(api::conversions)))
+        .configure(reports::routes)
+        .configure(assets::dashboard_routes)
         .service(admin("/api/postbacks").route(web::get().to(api::postbacks)))
         .service(admin("/api/postbacks/{id}/retry").route(web::post().to(api::retry_postback)))
         .configure(manage::routes)

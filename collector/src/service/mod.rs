@@ -4,6 +4,7 @@
 
 pub mod clicks;
 pub mod conversions;
+pub mod keys;
 pub mod manage;
 pub mod reports;
 pub mod setup;

@@ -190,6 +190,20 @@ impl Store {
         self.put_config(ConfigRecord::Setting(id, value)).await.map(|_| ())
     }
 
+    /// Every setting as `(id, value)`, by ID.
+    pub fn settings(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.inner
+            .trees
+            .config
+            .scan_prefix([ConfigKind::Setting as u8])
+            .map(|entry| {
+                let (key, value) = entry?;
+                let id = keys::config_id(&key).ok_or_else(|| StoreError::Corrupt("short setting key".into()))?;
+                Ok((id, value.to_vec()))
+            })
+            .collect()
+    }
+
     async fn put_config(&self, record: ConfigRecord) -> Result<u64, StoreError> {
         match self.write(Op::PutConfig(record)).await? {
             Outcome::ConfigId(id) => Ok(id),
@@ -296,7 +310,7 @@ impl Store {
         limit: usize,
         keep: impl Fn(&Click) -> bool,
     ) -> Result<Page<Click>, StoreError> {
-        newest_first(&self.inner.trees.clicks, before, limit, keep, |c: &Click| c.id)
+        self.clicks_page_in(0..u64::MAX, before, limit, keep)
     }
 
     pub fn conversions_page(
@@ -305,7 +319,51 @@ impl Store {
         limit: usize,
         keep: impl Fn(&Conversion) -> bool,
     ) -> Result<Page<Conversion>, StoreError> {
-        newest_first(&self.inner.trees.conversions, before, limit, keep, |c: &Conversion| c.id)
+        self.conversions_page_in(0..u64::MAX, before, limit, keep)
+    }
+
+    /// [`Store::clicks_page`] limited to clicks issued in `time_ms` (a key range: IDs are
+    /// time-ordered, so rows outside it are never read).
+    pub fn clicks_page_in(
+        &self,
+        time_ms: std::ops::Range<u64>,
+        before: Option<TimeId>,
+        limit: usize,
+        keep: impl Fn(&Click) -> bool,
+    ) -> Result<Page<Click>, StoreError> {
+        newest_first(&self.inner.trees.clicks, time_ms, before, limit, keep, |c: &Click| c.id)
+    }
+
+    pub fn conversions_page_in(
+        &self,
+        time_ms: std::ops::Range<u64>,
+        before: Option<TimeId>,
+        limit: usize,
+        keep: impl Fn(&Conversion) -> bool,
+    ) -> Result<Page<Conversion>, StoreError> {
+        newest_first(&self.inner.trees.conversions, time_ms, before, limit, keep, |c: &Conversion| c.id)
+    }
+
+    /// Every click issued in `time_ms`, oldest first, handed to `visit` (no collecting:
+    /// a day can hold millions).
+    pub fn scan_clicks(&self, time_ms: std::ops::Range<u64>, visit: impl FnMut(Click)) -> Result<(), StoreError> {
+        scan_time_range(&self.inner.trees.clicks, time_ms, visit)
+    }
+
+    pub fn scan_impressions(
+        &self,
+        time_ms: std::ops::Range<u64>,
+        visit: impl FnMut(Impression),
+    ) -> Result<(), StoreError> {
+        scan_time_range(&self.inner.trees.impressions, time_ms, visit)
+    }
+
+    pub fn scan_conversions(
+        &self,
+        time_ms: std::ops::Range<u64>,
+        visit: impl FnMut(Conversion),
+    ) -> Result<(), StoreError> {
+        scan_time_range(&self.inner.trees.conversions, time_ms, visit)
     }
 
     /// Counter rows `(hour, offer, partner, totals)` for hours in `from_hour..to_hour`.
@@ -377,17 +435,41 @@ impl Store {
     }
 }
 
+/// The key range of IDs issued in `time_ms`.
+fn id_range(time_ms: &std::ops::Range<u64>) -> std::ops::Range<[u8; 16]> {
+    // IDs carry 48 bits of milliseconds: clamp so "until forever" stays the largest key.
+    const MAX_MS: u64 = (1 << 48) - 1;
+    let end = if time_ms.end > MAX_MS { [0xff; 16] } else { *TimeId::lower_bound(time_ms.end).as_bytes() };
+    *TimeId::lower_bound(time_ms.start.min(MAX_MS)).as_bytes()..end
+}
+
+fn scan_time_range<T: DeserializeOwned>(
+    tree: &sled::Tree,
+    time_ms: std::ops::Range<u64>,
+    mut visit: impl FnMut(T),
+) -> Result<(), StoreError> {
+    for entry in tree.range(id_range(&time_ms)) {
+        visit(codec::decode(&entry?.1)?);
+    }
+    Ok(())
+}
+
 fn newest_first<T: DeserializeOwned>(
     tree: &sled::Tree,
+    time_ms: std::ops::Range<u64>,
     before: Option<TimeId>,
     limit: usize,
     keep: impl Fn(&T) -> bool,
     id_of: impl Fn(&T) -> TimeId,
 ) -> Result<Page<T>, StoreError> {
-    let iter = match before {
-        Some(id) => tree.range(..id.as_bytes().to_vec()),
-        None => tree.iter(),
-    };
+    let mut range = id_range(&time_ms);
+    if let Some(id) = before {
+        range.end = range.end.min(*id.as_bytes());
+    }
+    if range.start >= range.end {
+        return Ok(Page { rows: Vec::new(), next_cursor: None });
+    }
+    let iter = tree.range(range);
     let mut rows = Vec::new();
     for entry in iter.rev() {
         let (_, value) = entry?;

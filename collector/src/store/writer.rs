@@ -135,7 +135,7 @@ fn apply(t: &Trees, batch: &[Pending]) -> Result<Vec<Outcome>, StoreError> {
                     }
                     Op::Impression(imp) => {
                         impressions.insert(&imp.id.as_bytes()[..], encode(imp).map_err(abort)?)?;
-                        let c = Counters { impressions: u64::from(imp.error_code == 0), ..Counters::default() };
+                        let c = Counters::for_impression(imp);
                         add_counters(counters, keys::counter(keys::hour_of(&imp.id), imp.oid, imp.affid), &c)?;
                         Outcome::Impression
                     }
