@@ -18,6 +18,7 @@
 //! | [`attribution`] | who gets a conversion, duplicate rules, payouts (pure) |
 //! | [`postbacks`] | partner postback URLs and retry schedule (pure), the outbox worker |
 //! | [`ids`], [`money`], [`model`] | transaction IDs, exact money, the records |
+//! | [`metrics`] | process counters rendered as Prometheus text |
 //! | [`store`] | the only sled code: trees, codecs, the group-commit writer |
 //!
 //! Invariants: a 2xx means the record survives `kill -9`; bad input gets a JSON error and
@@ -30,6 +31,7 @@ pub mod destination;
 pub mod filters;
 pub mod http;
 pub mod ids;
+pub mod metrics;
 pub mod model;
 pub mod money;
 pub mod params;

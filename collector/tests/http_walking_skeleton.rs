@@ -133,3 +133,31 @@ async fn unknown_routes_and_methods_answer_json() {
     assert_eq!((status, body["code"].as_str()), (405, Some("method_not_allowed")));
     assert_eq!(h.click_count(), 0);
 }
+
+#[actix_web::test]
+async fn metrics_count_requests_clicks_and_conversions_for_the_admin_only() {
+    let h = Harness::new().await;
+    let app = h.app().await;
+    let (_, click) = json_of(test::call_service(&app, get("/clk?oid=1&affid=1&format=json").to_request()).await).await;
+    let tid = click["transaction_id"].as_str().unwrap();
+    test::call_service(&app, get(&format!("/conversion?transaction_id={tid}")).to_request()).await;
+    test::call_service(&app, get("/clk?oid=abc&affid=1").to_request()).await;
+
+    let (status, _) = json_of(test::call_service(&app, get("/metrics").to_request()).await).await;
+    assert_eq!(status, 401);
+    let req = get("/metrics").insert_header(("Authorization", format!("Bearer {TOKEN}"))).to_request();
+    let resp = test::call_service(&app, req).await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let text = String::from_utf8(test::read_body(resp).await.to_vec()).unwrap();
+    for line in [
+        "clickstamp_http_requests_total{route=\"clk\",status=\"2xx\"} 1",
+        "clickstamp_http_requests_total{route=\"clk\",status=\"4xx\"} 1",
+        "clickstamp_clicks_total{result=\"valid\",reason=\"\"} 1",
+        "clickstamp_conversions_total{status=\"approved\"} 1",
+        "clickstamp_store_durable 1",
+        "clickstamp_postback_outbox_depth 0",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+    }
+    assert!(text.contains("clickstamp_store_commit_seconds_count "));
+}

@@ -87,3 +87,14 @@ pub async fn retry_postback(
         None => Err(ApiError::not_found("no such postback delivery (already delivered?)")),
     }
 }
+
+/// Prometheus text; scrape it with the admin token (`authorization: credentials` in Prometheus).
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let rate_limited = state.click_limiter.as_ref().map_or(0, |l| l.refused.load(std::sync::atomic::Ordering::Relaxed));
+    let body = state.metrics.render(&state.store.stats()?, rate_limited);
+    Ok(HttpResponse::Ok()
+        .insert_header(("Content-Type", "text/plain; version=0.0.4; charset=utf-8"))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(body))
+}

@@ -81,7 +81,9 @@ async fn process(req: &HttpRequest, state: &AppState, body: &[u8]) -> Result<Con
         tracking_cookie: tracking_cookie(req, request.oid),
         now_ms: now_ms(),
     };
-    Ok(record_conversion(&state.store, request, ctx).await?)
+    let stored = record_conversion(&state.store, request, ctx).await?;
+    state.metrics.conversion(&stored);
+    Ok(stored)
 }
 
 pub async fn conversion(

@@ -7,8 +7,8 @@ mod conversions;
 mod demo_site;
 pub mod errors;
 mod manage;
-mod reports;
 pub mod rate_limit;
+mod reports;
 mod tracking;
 
 use std::net::SocketAddr;
@@ -21,6 +21,7 @@ pub use demo_site::demo_site_routes;
 use errors::ApiError;
 
 use crate::filters::BotFilter;
+use crate::metrics::{route_of, Metrics};
 use crate::model::Visitor;
 use crate::params::Query;
 use crate::store::Store;
@@ -42,18 +43,55 @@ pub struct AppState {
     pub bots: BotFilter,
     /// `None` disables the per-IP limit on `/clk` and `/imp`.
     pub click_limiter: Option<ClickRateLimiter>,
+    pub metrics: Metrics,
 }
 
 impl AppState {
     /// Defaults: no proxy trust, the maintained bot list, no rate limit.
     pub fn new(store: Store, admin_token: String, www_dir: PathBuf) -> AppState {
-        AppState { store, admin_token, www_dir, trust_proxy: false, bots: BotFilter::default(), click_limiter: None }
+        AppState {
+            store,
+            admin_token,
+            www_dir,
+            trust_proxy: false,
+            bots: BotFilter::default(),
+            click_limiter: None,
+            metrics: Metrics::default(),
+        }
     }
 }
 
-/// All routes of the collector; used by the server and by the HTTP tests alike.
+/// The collector application: its routes, with every request counted for `/metrics`. Used by
+/// the server and by the HTTP tests alike.
+pub fn build_app(
+    state: web::Data<AppState>,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    use actix_web::dev::Service;
+    let counted = state.clone();
+    App::new().app_data(state).configure(routes).wrap_fn(move |req, srv| {
+        let route = route_of(req.path());
+        let state = counted.clone();
+        let response = srv.call(req);
+        async move {
+            let response = response.await?;
+            state.metrics.request(route, response.status().as_u16());
+            Ok(response)
+        }
+    })
+}
+
+/// All routes of the collector.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
+        .service(admin("/metrics").route(web::get().to(api::metrics)))
         .service(public("/clk").route(web::get().to(tracking::click)))
         .service(public("/imp").route(web::get().to(tracking::impression)))
         .service(
@@ -169,8 +207,11 @@ pub struct ServerOptions {
 pub async fn serve(state: AppState, options: ServerOptions) -> std::io::Result<()> {
     let www_dir = state.www_dir.clone();
     let state = web::Data::new(state);
-    let mut server = HttpServer::new(move || App::new().app_data(state.clone()).configure(routes))
+    let mut server = HttpServer::new(move || build_app(state.clone()))
         .bind(options.addr)?
+        // Slow or stuck clients are cut off instead of holding workers.
+        .client_request_timeout(std::time::Duration::from_secs(5))
+        .client_disconnect_timeout(std::time::Duration::from_secs(2))
         .shutdown_timeout(10);
     if let Some(workers) = options.workers {
         server = server.workers(workers);

@@ -103,7 +103,9 @@ pub async fn click(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         }
         ClickRequest::New { oid, affid, params } => {
             let input = VisitInput { oid, affid, params, visitor, now_ms: now_ms() };
-            track_click(&state.store, &state.bots, input, kind).await?
+            let tracked = track_click(&state.store, &state.bots, input, kind).await?;
+            state.metrics.click(tracked.click.error_code);
+            tracked
         }
     };
     if json {
@@ -149,6 +151,7 @@ pub async fn impression(req: HttpRequest, state: web::Data<AppState>) -> Result<
     }
     let input = VisitInput { oid, affid, params, visitor, now_ms: now_ms() };
     let tracked = track_impression(&state.store, &state.bots, input).await?;
+    state.metrics.impression();
     if !json {
         return Ok(transparent_gif());
     }

@@ -82,6 +82,24 @@ struct Inner {
     trees: Trees,
     writes: Mutex<Option<mpsc::Sender<Pending>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    stats: Arc<writer::WriterStats>,
+    durability: Durability,
+}
+
+/// The writer's totals and the store's size, for monitoring.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreStats {
+    pub durability: Durability,
+    /// Group commits done, and the writes they carried.
+    pub batches: u64,
+    pub writes: u64,
+    pub failed_batches: u64,
+    /// Time spent applying and flushing, in microseconds: total and the slowest batch.
+    pub commit_micros: u64,
+    pub max_commit_micros: u64,
+    /// Partner postbacks waiting in the outbox (pending or paused).
+    pub outbox_depth: u64,
+    pub size_on_disk: u64,
 }
 
 /// One page of records, newest first, and the cursor for the next page.
@@ -109,12 +127,21 @@ impl Store {
         };
         let (tx, rx) = mpsc::channel();
         let (writer_trees, writer_db) = (trees.clone(), db.clone());
+        let stats = Arc::new(writer::WriterStats::default());
+        let writer_stats = stats.clone();
         let writer = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer::run(writer_trees, writer_db, durability, rx))
+            .spawn(move || writer::run(writer_trees, writer_db, durability, rx, &writer_stats))
             .map_err(|e| StoreError::Io(format!("cannot start the writer thread: {e}")))?;
         Ok(Store {
-            inner: Arc::new(Inner { db, trees, writes: Mutex::new(Some(tx)), writer: Mutex::new(Some(writer)) }),
+            inner: Arc::new(Inner {
+                db,
+                trees,
+                writes: Mutex::new(Some(tx)),
+                writer: Mutex::new(Some(writer)),
+                stats,
+                durability,
+            }),
         })
     }
 
@@ -427,6 +454,21 @@ impl Store {
             Outcome::Done => Ok(Some(d)),
             other => Err(unexpected(other)),
         }
+    }
+
+    pub fn stats(&self) -> Result<StoreStats, StoreError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let w = &self.inner.stats;
+        Ok(StoreStats {
+            durability: self.inner.durability,
+            batches: w.batches.load(Relaxed),
+            writes: w.writes.load(Relaxed),
+            failed_batches: w.failed_batches.load(Relaxed),
+            commit_micros: w.commit_micros.load(Relaxed),
+            max_commit_micros: w.max_commit_micros.load(Relaxed),
+            outbox_depth: self.inner.trees.outbox.len() as u64,
+            size_on_disk: self.inner.db.size_on_disk()?,
+        })
     }
 
     /// Bytes the database occupies on disk.

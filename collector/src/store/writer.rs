@@ -3,6 +3,7 @@
 //! requests. One flush serves the whole batch (throughput), no request is answered before its
 //! data is on disk (durability), and duplicate checks run in one place (atomicity).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
@@ -84,7 +85,18 @@ fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
     ConflictableTransactionError::Abort(e)
 }
 
-pub fn run(trees: Trees, db: sled::Db, durability: Durability, rx: mpsc::Receiver<Pending>) {
+/// What the writer has done, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    pub batches: AtomicU64,
+    pub writes: AtomicU64,
+    pub failed_batches: AtomicU64,
+    /// Time spent applying and flushing batches, in microseconds.
+    pub commit_micros: AtomicU64,
+    pub max_commit_micros: AtomicU64,
+}
+
+pub fn run(trees: Trees, db: sled::Db, durability: Durability, rx: mpsc::Receiver<Pending>, stats: &WriterStats) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -100,7 +112,15 @@ pub fn run(trees: Trees, db: sled::Db, durability: Durability, rx: mpsc::Receive
                 results = Err(StoreError::from(e));
             }
         }
-        tracing::trace!(writes = batch.len(), micros = started.elapsed().as_micros() as u64, "batch committed");
+        let micros = started.elapsed().as_micros() as u64;
+        stats.batches.fetch_add(1, Ordering::Relaxed);
+        stats.writes.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        stats.commit_micros.fetch_add(micros, Ordering::Relaxed);
+        stats.max_commit_micros.fetch_max(micros, Ordering::Relaxed);
+        if results.is_err() {
+            stats.failed_batches.fetch_add(1, Ordering::Relaxed);
+        }
+        tracing::trace!(writes = batch.len(), micros, "batch committed");
         match results {
             Ok(outcomes) => {
                 for (p, outcome) in batch.into_iter().zip(outcomes) {

@@ -5,8 +5,8 @@
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::test::{self, TestRequest};
-use actix_web::{web, App};
-use clickstamp_collector::http::{routes, AppState};
+use actix_web::web;
+use clickstamp_collector::http::{build_app, AppState};
 use clickstamp_collector::model::{Advertiser, Offer, OfferEvent, OfferStatus, Partner, PriceRule};
 use clickstamp_collector::money::Money;
 use clickstamp_collector::store::{Durability, Store};
@@ -91,7 +91,7 @@ impl Harness {
         let www = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../www"));
         let mut state = AppState::new(self.store.clone(), TOKEN.into(), www);
         change(&mut state);
-        test::init_service(App::new().app_data(web::Data::new(state)).configure(routes)).await
+        test::init_service(build_app(web::Data::new(state))).await
     }
 
     pub fn click_count(&self) -> usize {
@@ -124,10 +124,7 @@ pub async fn json_of(resp: ServiceResponse<impl MessageBody>) -> (u16, serde_jso
 pub async fn start_server(h: &Harness) -> (std::net::SocketAddr, actix_web::dev::ServerHandle) {
     let www = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../www"));
     let state = web::Data::new(AppState::new(h.store.clone(), TOKEN.into(), www));
-    let server = actix_web::HttpServer::new(move || App::new().app_data(state.clone()).configure(routes))
-        .workers(2)
-        .bind("127.0.0.1:0")
-        .unwrap();
+    let server = actix_web::HttpServer::new(move || build_app(state.clone())).workers(2).bind("127.0.0.1:0").unwrap();
     let addr = server.addrs()[0];
     let server = server.run();
     let handle = server.handle();
@@ -148,7 +145,9 @@ impl PostbackEndpoint {
         use std::io::{BufRead, BufReader, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let script = std::sync::Arc::new(std::sync::Mutex::new(script.iter().copied().collect::<std::collections::VecDeque<u16>>()));
+        let script = std::sync::Arc::new(std::sync::Mutex::new(
+            script.iter().copied().collect::<std::collections::VecDeque<u16>>(),
+        ));
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let (script2, seen2) = (script.clone(), seen.clone());
         std::thread::spawn(move || {
