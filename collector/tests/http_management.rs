@@ -150,6 +150,13 @@ async fn a_partner_set_up_entirely_through_the_api_gets_working_links() {
         report["rows"].as_array().unwrap().iter().map(|r| r["transaction_id"].as_str().unwrap()).collect();
     assert_eq!(tids, vec![json_tid.as_str(), tid.as_str()]);
     assert!(report["rows"].as_array().unwrap().iter().all(|r| r["sub1"] == "spring mail" && r["source_id"] == "nl"));
+
+    // The coupon credits its partner when a conversion carries it (any case) and no click.
+    let conversion = format!("/conversion?oid={oid}&coupon_code=Spring25&amount=20&order_id=C1");
+    let (status, answer) = json_of(test::call_service(&app, get(&conversion).to_request()).await).await;
+    assert_eq!((status, answer["status"].as_str()), (200, Some("approved")), "{answer}");
+    let stored = &h.store.conversions_page(None, 1, |_| true).unwrap().rows[0];
+    assert_eq!((stored.affid, stored.payout.to_string()), (affid, "5.00".to_owned()));
 }
 
 #[actix_web::test]

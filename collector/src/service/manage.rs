@@ -214,7 +214,8 @@ impl<'de> Deserialize<'de> for MoneyText {
                 Err(E::custom(NUMBER))
             }
         }
-        deserializer.deserialize_str(Visitor)
+        // `any`, so a number reaches visit_f64 and gets the "send a string" message.
+        deserializer.deserialize_any(Visitor)
     }
 }
 
