@@ -47,6 +47,8 @@ cp "$wasm" "$named"
   "$wasm" -o "$wasm.opt"
 mv "$wasm.opt" "$wasm"
 cp sdk-wasm/js/loader.js "$out/clickstamp.js"
+# Comments and indentation out of the JS glue (the types stay in clickstamp_sdk.d.ts).
+node sdk-wasm/tools/strip-glue.cjs "$out/clickstamp_sdk.js"
 gzip -9 -n -c "$wasm" >"$wasm.gz"
 
 gz() { gzip -9 -n -c "$1" | wc -c; }
