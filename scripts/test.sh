@@ -6,8 +6,9 @@
 #   2. scripts/build-sdk.sh                the wasm SDK into www/sdk/
 #   3. cargo test --workspace              host unit tests + collector HTTP tests
 #   4. SDK browser tests                   wasm-bindgen-test in headless Chromium (when present)
-#   5. cargo build -p clickstamp-collector the debug collector the browser tests start
+#   5. cargo build -p clickstamp-collector the debug collector (+ example programs)
 #   6. node --test                         end-to-end: real collector, real Chromium (tests/e2e)
+#   7. crash_test                          SIGKILL under load; nothing acknowledged is lost
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -77,8 +78,9 @@ else
   skip_step sdk-browser-tests "no wasm_bindgen_test in sdk-wasm/src or sdk-wasm/tests"
 fi
 
-# --- 5. collector (debug) for the end-to-end tests -----------------------------------------
-run_step collector-build cargo build -p clickstamp-collector
+# --- 5. collector (debug) for the end-to-end tests and the crash test ------------------------
+# Binary and example programs in one build, so they share one version of the record layout.
+run_step collector-build cargo build -p clickstamp-collector --bins --examples
 
 # --- 6. browser end-to-end tests -----------------------------------------------------------
 mapfile -t E2E < <(find tests -type f \( -name '*.test.mjs' -o -name '*.test.js' \) -not -path '*/node_modules/*' | sort)
@@ -87,6 +89,9 @@ if [ "${#E2E[@]}" -eq 0 ]; then
 fi
 export CLICKSTAMP_BIN="${CLICKSTAMP_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/clickstamp}"
 run_step e2e node --test "${E2E[@]}"
+
+# --- 7. crash test: SIGKILL under load, every acknowledged record must survive ---------------
+run_step crash-test "${CARGO_TARGET_DIR:-$ROOT/target}/debug/examples/crash_test" --kills 8 --connections 16
 
 summary
 printf '\n[test] all steps passed\n'
