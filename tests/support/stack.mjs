@@ -279,3 +279,68 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
+
+/**
+ * Stops a stack's collector (and its demo site) but keeps its data directory, then starts a new
+ * collector on the same ports, data directory and admin token: same origins, so the browser's
+ * cookies and localStorage still apply. Call it with the collector running; `t` stops the new
+ * one (and removes the data) when the test ends. Returns { collector, site, token, dataDir,
+ * ports, stop(), api(), log() } like startStack. Split in two with `{ between }`: an async
+ * function run while the collector is down.
+ */
+export async function restartCollector(t, stack, { name = `${t?.name || 'e2e'}-restarted`, between } = {}) {
+  const keep = process.env.CLICKSTAMP_KEEP_DATA;
+  process.env.CLICKSTAMP_KEEP_DATA = '1';
+  try {
+    await stack.stop();
+  } finally {
+    if (keep === undefined) delete process.env.CLICKSTAMP_KEEP_DATA;
+    else process.env.CLICKSTAMP_KEEP_DATA = keep;
+  }
+  if (between) await between();
+
+  const [p1, p2] = stack.ports;
+  const args = ['serve', '--data', stack.dataDir, '--addr', `127.0.0.1:${p1}`, '--demo', '--demo-site', `127.0.0.1:${p2}`];
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const logPath = path.join(ARTIFACTS, `${safeName(name)}.collector.log`);
+  let output = `$ CLICKSTAMP_ADMIN_TOKEN=… ${COLLECTOR_BIN} ${args.join(' ')}\n`;
+  const child = spawn(COLLECTOR_BIN, args, {
+    cwd: ROOT,
+    env: { ...process.env, CLICKSTAMP_ADMIN_TOKEN: stack.token, RUST_BACKTRACE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  let exited = null;
+  const exitedPromise = new Promise((resolve) => {
+    child.on('exit', (code, signal) => { exited = { code, signal }; running.delete(child); resolve(exited); });
+    child.on('error', (err) => { exited = { error: err.message }; running.delete(child); resolve(exited); });
+  });
+  const onData = (chunk) => { output += chunk.toString(); };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+
+  let stopped = null;
+  const stop = () => {
+    stopped ||= (async () => {
+      if (!exited) {
+        child.kill('SIGTERM');
+        if (!(await Promise.race([exitedPromise, sleep(5000).then(() => false)]))) {
+          child.kill('SIGKILL');
+          await exitedPromise;
+        }
+      }
+      fs.writeFileSync(logPath, output);
+      if (!process.env.CLICKSTAMP_KEEP_DATA) fs.rmSync(stack.dataDir, { recursive: true, force: true });
+    })();
+    return stopped;
+  };
+  if (t) t.after(stop);
+
+  await waitFor('the restarted collector to answer GET /healthz', async () => {
+    if (exited) throw new Error(`restarted collector exited (${JSON.stringify(exited)}):\n${output}`);
+    const res = await fetch(`http://127.0.0.1:${p1}/healthz`, { signal: AbortSignal.timeout(2000) });
+    return res.status === 200;
+  }, { timeoutMs: 30000 });
+
+  return { ...stack, ready: Promise.resolve(), stop, log: () => output, logPath };
+}
