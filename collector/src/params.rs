@@ -24,13 +24,15 @@ pub enum ParamError {
     Invalid { field: &'static str, reason: &'static str },
     #[error("amount {0}")]
     Amount(MoneyError),
+    #[error("{0} is given more than once with different values")]
+    Conflicting(&'static str),
 }
 
 impl ParamError {
     /// The parameter the error is about, for clients that highlight a field.
     pub fn field(&self) -> Option<&'static str> {
         match self {
-            ParamError::Missing(f) | ParamError::NotAnInteger(f) => Some(f),
+            ParamError::Missing(f) | ParamError::NotAnInteger(f) | ParamError::Conflicting(f) => Some(f),
             ParamError::TooLong { field, .. } | ParamError::Invalid { field, .. } => Some(field),
             ParamError::Amount(_) => Some("amount"),
             ParamError::InvalidEncoding => None,
@@ -71,6 +73,17 @@ impl Query {
         self.pairs.iter().find(|(n, v)| n == name && !v.is_empty()).map(|(_, v)| v.as_str())
     }
 
+    /// The non-empty value of a tracking parameter; the same name twice with different values
+    /// is ambiguous (which partner? which amount?), so it is refused rather than guessed.
+    pub fn single(&self, name: &'static str) -> Result<Option<&str>, ParamError> {
+        let mut values = self.pairs.iter().filter(|(n, v)| n == name && !v.is_empty()).map(|(_, v)| v.as_str());
+        let first = values.next();
+        match first {
+            Some(f) if values.any(|v| v != f) => Err(ParamError::Conflicting(name)),
+            _ => Ok(first),
+        }
+    }
+
     /// Every parameter name, in order (repeats included).
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.pairs.iter().map(|(n, _)| n.as_str())
@@ -108,9 +121,7 @@ fn required_id(q: &Query, field: &'static str) -> Result<u64, ParamError> {
 }
 
 fn optional_id(q: &Query, field: &'static str) -> Result<Option<u64>, ParamError> {
-    let Some(raw) = q.get(field) else {
-        return Ok(None);
-    };
+    let Some(raw) = q.single(field)? else { return Ok(None) };
     if raw.len() > 16 || !raw.bytes().all(|c| c.is_ascii_digit()) {
         return Err(ParamError::NotAnInteger(field));
     }
@@ -121,7 +132,7 @@ fn optional_id(q: &Query, field: &'static str) -> Result<Option<u64>, ParamError
 }
 
 fn text(q: &Query, field: &'static str, max: usize) -> Result<String, ParamError> {
-    let value = q.get(field).unwrap_or("");
+    let value = q.single(field)?.unwrap_or("");
     if value.chars().count() > max {
         return Err(ParamError::TooLong { field, max });
     }
@@ -132,7 +143,7 @@ fn text(q: &Query, field: &'static str, max: usize) -> Result<String, ParamError
 }
 
 fn optional_tid(q: &Query, field: &'static str) -> Result<Option<TransactionId>, ParamError> {
-    q.get(field)
+    q.single(field)?
         .map(|raw| {
             TransactionId::parse(raw)
                 .map_err(|_| ParamError::Invalid { field, reason: "must be 32 hexadecimal characters" })
@@ -233,7 +244,7 @@ impl ConversionRequest {
         if !idempotency_key.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_') {
             return Err(ParamError::Invalid { field: "idempotency_key", reason: "must be letters, digits, - or _" });
         }
-        let amount = q.get("amount").map(Money::parse).transpose().map_err(ParamError::Amount)?;
+        let amount = q.single("amount")?.map(Money::parse).transpose().map_err(ParamError::Amount)?;
         if amount.is_some_and(|a| a < Money::ZERO) {
             return Err(ParamError::Invalid { field: "amount", reason: "must not be negative" });
         }
@@ -270,6 +281,13 @@ mod tests {
         assert_eq!(query.get("sub3"), Some("été"));
         assert_eq!(query.get("empty"), None);
         assert_eq!(query.get("flag"), None);
+    }
+
+    #[test]
+    fn a_parameter_repeated_with_another_value_is_refused() {
+        assert_eq!(ClickRequest::parse(&q("oid=1&affid=1&oid=2")), Err(ParamError::Conflicting("oid")));
+        assert_eq!(ConversionRequest::parse(&q("amount=5&amount=50")), Err(ParamError::Conflicting("amount")));
+        assert!(ClickRequest::parse(&q("oid=1&affid=1&oid=1&sub1=&sub1=a")).is_ok(), "same value, or empty, is fine");
     }
 
     #[test]

@@ -62,6 +62,7 @@ impl From<ParamError> for ApiError {
             ParamError::InvalidEncoding => (1003, "invalid_encoding"),
             ParamError::TooLong { .. } => (1004, "parameter_too_long"),
             ParamError::Amount(_) => (1005, "invalid_amount"),
+            ParamError::Conflicting(_) => (1009, "conflicting_parameter"),
         };
         ApiError {
             field: e.field().map(Cow::Borrowed),
