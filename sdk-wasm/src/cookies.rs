@@ -38,12 +38,13 @@ pub fn set_cookie(name: &str, value: &str, max_age: u64, scope: &Scope) -> Strin
     s
 }
 
-/// Pairs of a `document.cookie` string (`a=1; b=2`).
-fn cookie_pairs(header: &str) -> impl Iterator<Item = (&str, &str)> {
-    split_byte(header, b';').filter_map(|part| {
-        let (name, value) = split_once_byte(part, b'=')?;
-        Some((name.trim_ascii(), unquote(value.trim_ascii())))
-    })
+/// Calls `f(name, value)` for each pair of a `document.cookie` string (`a=1; b=2`).
+fn for_each_cookie<'a>(header: &'a str, mut f: impl FnMut(&'a str, &'a str)) {
+    for part in split_byte(header, b';') {
+        if let Some((name, value)) = split_once_byte(part, b'=') {
+            f(name.trim_ascii(), unquote(value.trim_ascii()));
+        }
+    }
 }
 
 /// A cookie value without the optional double quotes (RFC 6265).
@@ -58,17 +59,23 @@ fn unquote(value: &str) -> &str {
 /// `Domain=` ones, or other paths): the newest valid ID wins (IDs are time-ordered); values that
 /// are not transaction IDs (another script's cookie) are ignored.
 pub fn find_transaction_id(header: &str, name: &str) -> Option<String> {
-    cookie_pairs(header).filter(|(n, v)| *n == name && is_transaction_id(v)).map(|(_, v)| v).max().map(String::from)
+    let mut newest: Option<&str> = None;
+    for_each_cookie(header, |n, v| {
+        if n == name && is_transaction_id(v) && newest.is_none_or(|best| v > best) {
+            newest = Some(v);
+        }
+    });
+    newest.map(String::from)
 }
 
 /// Names of the cookies holding transaction IDs (for consent withdrawal).
 pub fn tid_cookie_names(header: &str) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
-    for (n, _) in cookie_pairs(header) {
+    for_each_cookie(header, |n, _| {
         if n.starts_with(TID_PREFIX) && !names.iter().any(|x| x == n) {
             names.push(String::from(n));
         }
-    }
+    });
     names
 }
 

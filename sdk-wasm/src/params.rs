@@ -59,39 +59,38 @@ fn split_url(url: &str) -> (&str, &str, Option<&str>) {
     (base, query, fragment)
 }
 
-/// The decoded names and values of a query string, in order (`a=1&b&c=x%20y`).
-fn pairs(query: &str) -> impl Iterator<Item = (&str, String, String)> {
-    split_byte(query, b'&').filter(|p| !p.is_empty()).map(|raw| {
-        let (k, v) = split_once_byte(raw, b'=').unwrap_or((raw, ""));
-        (raw, percent_decode(k), percent_decode(v))
-    })
+/// Calls `f(raw pair, decoded name)` for each pair of a query string (`a=1&b&c=x%20y`) until it
+/// returns true; that pair is the result. A callback, not an iterator chain: smaller code.
+fn find_pair<'a>(query: &'a str, mut f: impl FnMut(&'a str, &str) -> bool) -> Option<&'a str> {
+    split_byte(query, b'&')
+        .find(|raw| !raw.is_empty() && f(raw, &percent_decode(split_once_byte(raw, b'=').map_or(raw, |(k, _)| k))))
 }
 
 /// The first value of query parameter `name` in `url`, decoded.
 pub fn query_value(url: &str, name: &str) -> Option<String> {
     let (_, query, _) = split_url(url);
-    pairs(query).find(|(_, k, _)| k == name).map(|(_, _, v)| v)
+    let raw = find_pair(query, |_, key| key == name)?;
+    Some(percent_decode(split_once_byte(raw, b'=').map_or("", |(_, v)| v)))
 }
 
 /// `url` without the tracking parameters, or `None` when it has none.
 pub fn strip_tracking(url: &str) -> Option<String> {
     let (base, query, fragment) = split_url(url);
-    let mut kept: Vec<&str> = Vec::new();
+    let mut out = String::from(base);
     let mut removed = false;
-    for (raw, key, _) in pairs(query) {
-        if STRIPPED_PARAMS.contains(&key.as_str()) {
+    let mut sep = '?';
+    find_pair(query, |raw, key| {
+        if STRIPPED_PARAMS.contains(&key) {
             removed = true;
         } else {
-            kept.push(raw);
+            out.push(sep);
+            out.push_str(raw);
+            sep = '&';
         }
-    }
+        false
+    });
     if !removed {
         return None;
-    }
-    let mut out = String::from(base);
-    for (i, raw) in kept.iter().enumerate() {
-        out.push(if i == 0 { '?' } else { '&' });
-        out.push_str(raw);
     }
     if let Some(fragment) = fragment {
         out.push('#');
@@ -125,7 +124,39 @@ pub fn percent_decode(s: &str) -> String {
         }
         out.push(if b == b'+' { b' ' } else { b });
     }
-    String::from_utf8(out).unwrap_or_else(|_| String::from(s))
+    if is_utf8(&out) {
+        // SAFETY: just checked to be UTF-8.
+        unsafe { String::from_utf8_unchecked(out) }
+    } else {
+        String::from(s)
+    }
+}
+
+/// Whether `b` is UTF-8 (what `core::str::from_utf8` checks: shortest forms, no surrogates, at
+/// most U+10FFFF). A plain loop: core's vectorised validator is ~1 KB of the download.
+pub fn is_utf8(b: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let (extra, min) = match c {
+            0..=0x7f => (0, 0),
+            0xc2..=0xdf => (1, 0x80),
+            0xe0..=0xef => (2, 0x800),
+            0xf0..=0xf4 => (3, 0x1_0000),
+            _ => return false,
+        };
+        let mut cp = u32::from(c) & (0x7f >> (extra + usize::from(extra > 0)));
+        for k in 1..=extra {
+            match b.get(i + k) {
+                Some(&cc) if cc & 0xc0 == 0x80 => cp = cp << 6 | u32::from(cc & 0x3f),
+                _ => return false,
+            }
+        }
+        if cp < min || cp > 0x10_ffff || (0xd800..=0xdfff).contains(&cp) {
+            return false;
+        }
+        i += extra + 1;
+    }
+    true
 }
 
 /// Appends `s` percent-encoded: everything but `A-Z a-z 0-9 - . _ ~`.
@@ -186,6 +217,29 @@ mod tests {
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
         assert_eq!(percent_decode("%C3%A9t%C3%A9"), "été");
         assert_eq!(percent_decode("%ff+x"), "%ff+x");
+    }
+
+    #[test]
+    fn utf8_check_agrees_with_core() {
+        let check = |b: &[u8]| assert_eq!(is_utf8(b), core::str::from_utf8(b).is_ok(), "{b:x?}");
+        check(b"");
+        for a in 0..=255u8 {
+            check(&[a]);
+            for b in 0..=255u8 {
+                check(&[a, b]);
+                check(&[b'x', a, b]);
+            }
+        }
+        for a in 0xe0..=0xf4u8 {
+            for b in 0..=255u8 {
+                for c in 0..=255u8 {
+                    check(&[a, b, c]);
+                    check(&[a, b, c, 0x80]);
+                    check(&[a, b, c, 0xbf, b'z']);
+                }
+            }
+        }
+        check("été 𝄞 €".as_bytes());
     }
 
     #[test]

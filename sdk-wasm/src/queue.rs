@@ -33,13 +33,17 @@ pub fn is_storable_endpoint(endpoint: &str) -> bool {
 
 /// Entries of the stored text; lines that are not entries (damaged storage) are skipped.
 pub fn decode(text: &str) -> Vec<Entry> {
-    split_byte(text, b'\n')
-        .filter_map(|line| {
-            let (endpoint, body) = split_once_byte(line, b'\t')?;
+    // Plain loops, here and in cookies.rs: iterator adapter chains each cost their own code.
+    let mut entries = Vec::new();
+    for line in split_byte(text, b'\n') {
+        if let Some((endpoint, body)) = split_once_byte(line, b'\t') {
             let entry = Entry { endpoint: endpoint.into(), body: body.into() };
-            (is_storable_endpoint(endpoint) && !entry.key().is_empty()).then_some(entry)
-        })
-        .collect()
+            if is_storable_endpoint(endpoint) && !entry.key().is_empty() {
+                entries.push(entry);
+            }
+        }
+    }
+    entries
 }
 
 pub fn encode(entries: &[Entry]) -> String {
