@@ -180,9 +180,15 @@ function niceMax(v) {
   return 10 * mag;
 }
 
+let lastChart = null;
+
 function drawChart(summary, unit) {
+  lastChart = [summary, unit];
   const data = buckets(summary, unit);
-  const W = 760, H = 260, L = 44, R = 44, T = 30, B = 34;
+  // Drawn at the width it is shown at, so its text stays readable on a phone.
+  const W = Math.max(300, Math.round($('chart').clientWidth || 760));
+  const narrow = W < 520;
+  const H = narrow ? 230 : 260, L = 40, R = 40, T = narrow ? 46 : 30, B = 34;
   const plotW = W - L - R, plotH = H - T - B;
   const maxClicks = niceMax(Math.max(0, ...data.map((d) => d.clicks)));
   const maxConv = niceMax(Math.max(0, ...data.map((d) => d.conversions)));
@@ -201,7 +207,7 @@ function drawChart(summary, unit) {
   root.append(svg('line', { class: 'axis', x1: L, x2: W - R, y1: T + plotH, y2: T + plotH }));
   const slot = plotW / Math.max(1, data.length);
   const barW = Math.max(2, Math.min(40, slot * 0.6));
-  const labelEvery = Math.ceil(data.length / 10);
+  const labelEvery = Math.ceil(data.length / Math.max(1, Math.floor(plotW / 52)));
   const points = [];
   data.forEach((d, i) => {
     const cx = L + slot * i + slot / 2;
@@ -222,8 +228,9 @@ function drawChart(summary, unit) {
   const legend = svg('g', { class: 'legend' });
   legend.append(svg('rect', { class: 'clicks', x: L, y: 8, width: 12, height: 12 }));
   legend.append(svg('text', { x: L + 18, y: 18 }, 'Clicks (left axis)'));
-  legend.append(svg('circle', { class: 'dot', cx: L + 160, cy: 14, r: 5 }));
-  legend.append(svg('text', { x: L + 170, y: 18 }, 'Conversions + events (right axis)'));
+  const [lx, ly] = narrow ? [L, 32] : [L + 160, 14];
+  legend.append(svg('circle', { class: 'dot', cx: lx + 6, cy: ly, r: 5 }));
+  legend.append(svg('text', { x: lx + 18, y: ly + 4 }, 'Conversions + events (right axis)'));
   root.append(legend);
   $('chart').replaceChildren(root);
   $('chart-caption').textContent = label;
@@ -341,7 +348,7 @@ async function showApp() {
   $('app').hidden = false;
   $('sign-out').hidden = false;
   $('who').hidden = false;
-  $('who').textContent = `Signed in with ${token().slice(0, 4)}…`;
+  $('who').textContent = 'Signed in';
   state.clicks = [];
   state.conversions = [];
   await refreshAll();
@@ -424,6 +431,11 @@ function init() {
       () => { target.textContent = 'Copied'; setTimeout(() => { target.textContent = 'Copy'; }, 1500); },
       () => { /* selection is there to copy by hand */ },
     );
+  });
+  let resizing = null;
+  window.addEventListener('resize', () => {
+    clearTimeout(resizing);
+    resizing = setTimeout(() => { if (lastChart && !$('app').hidden) drawChart(...lastChart); }, 150);
   });
   if (token()) showApp();
   else $('token').focus();

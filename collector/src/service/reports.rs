@@ -450,9 +450,14 @@ pub struct SummaryRequest {
     pub filter: SummaryFilter,
 }
 
-/// One value of one dimension.
+/// One value of one dimension. Days and hours are kept as numbers while grouping (cheap to
+/// hash, and they sort in time order) and written as text only in the answer.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum GroupValue {
+    /// Days since the epoch (UTC).
+    Day(u64),
+    /// Hours since the epoch.
+    Hour(u64),
     Id(u64),
     Text(String),
 }
@@ -460,6 +465,8 @@ pub enum GroupValue {
 impl GroupValue {
     pub fn to_text(&self) -> String {
         match self {
+            GroupValue::Day(d) => format_day(d * DAY_MS),
+            GroupValue::Hour(h) => format_hour(h * HOUR_MS),
             GroupValue::Id(id) => id.to_string(),
             GroupValue::Text(t) => t.clone(),
         }
@@ -471,6 +478,7 @@ impl Serialize for GroupValue {
         match self {
             GroupValue::Id(id) => s.serialize_u64(*id),
             GroupValue::Text(t) => s.serialize_str(t),
+            other => s.serialize_str(&other.to_text()),
         }
     }
 }
@@ -702,8 +710,8 @@ struct Fields<'a> {
 fn group_key(dims: &[Dimension], f: &Fields) -> Vec<GroupValue> {
     dims.iter()
         .map(|d| match d {
-            Dimension::Day => GroupValue::Text(format_day(f.time_ms)),
-            Dimension::Hour => GroupValue::Text(format_hour(f.time_ms)),
+            Dimension::Day => GroupValue::Day(f.time_ms / DAY_MS),
+            Dimension::Hour => GroupValue::Hour(f.time_ms / HOUR_MS),
             Dimension::Offer => GroupValue::Id(f.oid),
             Dimension::Partner => GroupValue::Id(f.affid),
             Dimension::Advertiser => GroupValue::Id(f.advertiser),
@@ -726,23 +734,40 @@ fn counter_groups(
     } else {
         HashMap::new()
     };
+    // Counter dimensions are all numbers: group on a fixed array (no allocation per row),
+    // then turn the few groups into group values.
+    let dims = &request.group_by;
+    let mut numeric: HashMap<[u64; 5], Counters> = HashMap::new();
     let no_subs: [String; 5] = Default::default();
     let (from_hour, to_hour) = ((time_ms.start / HOUR_MS) as u32, (time_ms.end / HOUR_MS) as u32);
-    for (hour, oid, affid, counters) in store.counters(from_hour, to_hour)? {
+    store.scan_counters(from_hour, to_hour, |hour, oid, affid, counters| {
         let advertiser = advertiser_of.get(&oid).copied().unwrap_or(0);
         if !request.filter.matches(oid, affid, advertiser, &no_subs) {
-            continue;
+            return;
         }
-        let fields = Fields {
-            time_ms: u64::from(hour) * HOUR_MS,
-            oid,
-            affid,
-            advertiser,
-            sub: &no_subs,
-            source_id: "",
-            event: "",
-        };
-        groups.entry(group_key(&request.group_by, &fields)).or_default().add(&counters);
+        let mut key = [0u64; 5];
+        for (slot, dim) in key.iter_mut().zip(dims) {
+            *slot = match dim {
+                Dimension::Day => u64::from(hour) / 24,
+                Dimension::Hour => u64::from(hour),
+                Dimension::Offer => oid,
+                Dimension::Partner => affid,
+                _ => advertiser,
+            };
+        }
+        numeric.entry(key).or_default().add(&counters);
+    })?;
+    for (key, counters) in numeric {
+        let values = dims
+            .iter()
+            .zip(key)
+            .map(|(dim, n)| match dim {
+                Dimension::Day => GroupValue::Day(n),
+                Dimension::Hour => GroupValue::Hour(n),
+                _ => GroupValue::Id(n),
+            })
+            .collect();
+        groups.entry(values).or_default().add(&counters);
     }
     Ok(())
 }

@@ -414,6 +414,24 @@ impl Store {
             .collect()
     }
 
+    /// The same rows handed to `visit` one by one, without collecting them (a month of
+    /// hours × offers × partners can be hundreds of thousands).
+    pub fn scan_counters(
+        &self,
+        from_hour: u32,
+        to_hour: u32,
+        mut visit: impl FnMut(u32, OfferId, PartnerId, Counters),
+    ) -> Result<(), StoreError> {
+        let range = keys::counter(from_hour, 0, 0)..keys::counter(to_hour, 0, 0);
+        for entry in self.inner.trees.counters.range(range) {
+            let (key, value) = entry?;
+            let (hour, oid, affid) =
+                keys::counter_parts(&key).ok_or_else(|| StoreError::Corrupt("short counter key".into()))?;
+            visit(hour, oid, affid, codec::decode(&value)?);
+        }
+        Ok(())
+    }
+
     /// Pending postback deliveries whose next attempt is due, oldest first.
     pub fn due_postbacks(&self, now_ms: u64, limit: usize) -> Result<Vec<PostbackDelivery>, StoreError> {
         let mut due = Vec::new();
