@@ -7,14 +7,12 @@
 //!   target/release/examples/load_bench [--seconds 3] [--connections 1,16,128] [--relaxed]
 //!
 //! The collector runs as its own process with durable writes (group commit) unless
-//! `--relaxed`; the load generator (keep-alive HTTP/1.1, one connection per thread) and the
-//! baseline server share the machine with it, as a load test on one box does.
+//! `--relaxed`; the load generator (wrk, keep-alive HTTP/1.1) and the baseline server share
+//! the machine with it, as a load test on one box does.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const USER_AGENT: &str =
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
@@ -135,93 +133,103 @@ impl Scenario {
 }
 
 struct Figures {
-    errors: usize,
     per_second: f64,
+    /// CPU time (user + system) the server process spent per request, in microseconds:
+    /// steadier than throughput on a machine that is busy with other work.
+    cpu_micros_per_request: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// Non-2xx/3xx answers and socket errors.
+    errors: u64,
 }
 
-/// One connection's requests until `stop`; returns latencies in microseconds and errors.
-fn connection(scenario: Scenario, port: u16, thread: usize, stop: &AtomicBool) -> (Vec<u32>, usize) {
-    let a = agent();
-    let base = format!("http://127.0.0.1:{port}");
-    // A conversion needs a click to be attributed to: each connection makes one first. After
-    // the first approval the rest are stored as duplicates: the same durable write path.
-    let tid = match scenario {
-        Scenario::Conversion => {
-            let url = format!("{base}/clk?oid=1&affid=1&format=json&sub1=bench-{thread}");
-            let body = a
-                .get(&url)
-                .header("User-Agent", USER_AGENT)
-                .call()
-                .ok()
-                .and_then(|r| r.into_body().read_to_string().ok());
-            let json: serde_json::Value = serde_json::from_str(&body.unwrap_or_default()).unwrap_or_default();
-            json["transaction_id"].as_str().unwrap_or("").to_owned()
-        }
-        _ => String::new(),
+/// wrk's Lua: the scenario's method, path, headers and body; a per-request counter makes
+/// every click's sub1 and every conversion's order ID distinct.
+fn wrk_script(scenario: Scenario, tid: &str) -> String {
+    let (method, path, body) = match scenario {
+        Scenario::Baseline => ("GET", "/constant?oid=1&affid=1&sub1=", ""),
+        Scenario::JsonClick => ("GET", "/clk?oid=1&affid=1&format=json&sub1=", ""),
+        Scenario::RedirectClick => ("GET", "/clk?oid=1&affid=1&sub1=", ""),
+        Scenario::Conversion => ("POST", "/conversion", "amount=10.00&transaction_id="),
     };
-    let mut latencies = Vec::with_capacity(65_536);
-    let mut errors = 0;
-    let mut n = 0u64;
-    while !stop.load(Ordering::Relaxed) {
-        n += 1;
-        let started = Instant::now();
-        let ok = match scenario {
-            Scenario::Baseline => a
-                .get(&format!("{base}/constant?oid=1&affid=1&sub1=t{thread}-{n}"))
-                .call()
-                .is_ok_and(|r| r.status() == 200),
-            Scenario::JsonClick => a
-                .get(&format!("{base}/clk?oid=1&affid=1&format=json&sub1=t{thread}-{n}"))
-                .header("User-Agent", USER_AGENT)
-                .call()
-                .is_ok_and(|r| r.status() == 200),
-            Scenario::RedirectClick => a
-                .get(&format!("{base}/clk?oid=1&affid=1&sub1=t{thread}-{n}"))
-                .header("User-Agent", USER_AGENT)
-                .call()
-                .is_ok_and(|r| r.status() == 302),
-            Scenario::Conversion => a
-                .post(&format!("{base}/conversion"))
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .send(format!("transaction_id={tid}&amount=10.00&order_id=o-{thread}-{n}&verification_token="))
-                .is_ok_and(|r| r.status() == 200),
-        };
-        let micros = started.elapsed().as_micros().min(u32::MAX as u128) as u32;
-        if ok {
-            latencies.push(micros);
-        } else {
-            errors += 1;
-        }
-    }
-    (latencies, errors)
+    format!(
+        r#"local n = 0
+wrk.method = "{method}"
+wrk.headers["User-Agent"] = "{USER_AGENT}"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+request = function()
+  n = n + 1
+  if wrk.method == "POST" then
+    return wrk.format(nil, "{path}", nil, "{body}{tid}&order_id=" .. n .. "-" .. math.random(1e9))
+  end
+  return wrk.format(nil, "{path}" .. n .. "-" .. math.random(1e9))
+end
+"#
+    )
 }
 
-fn run(scenario: Scenario, port: u16, connections: usize, seconds: u64) -> Figures {
-    let stop = Arc::new(AtomicBool::new(false));
-    let threads: Vec<_> = (0..connections)
-        .map(|t| {
-            let stop = stop.clone();
-            std::thread::spawn(move || connection(scenario, port, t, &stop))
-        })
-        .collect();
-    let started = Instant::now();
-    std::thread::sleep(Duration::from_secs(seconds));
-    stop.store(true, Ordering::Relaxed);
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for t in threads {
-        let (l, e) = t.join().expect("load thread");
-        all.extend(l);
-        errors += e;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    all.sort_unstable();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).map_or(0.0, |v| *v as f64 / 1000.0)
+/// CPU time a process has used, in clock ticks (utime + stime from /proc).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+    let field = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    field(11) + field(12)
+}
+
+/// Clock ticks per second (USER_HZ): 100 on Linux.
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// Run wrk against `port` (served by process `server_pid`) and read its summary.
+fn run(scenario: Scenario, port: u16, server_pid: u32, connections: usize, seconds: u64, tid: &str) -> Figures {
+    let cpu_before = cpu_ticks(server_pid);
+    let script = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(script.path(), wrk_script(scenario, tid)).expect("write wrk script");
+    let threads = connections.min(2);
+    let output = Command::new("wrk")
+        .args(["-t", &threads.to_string(), "-c", &connections.to_string(), "-d", &format!("{seconds}s"), "--latency"])
+        .args(["-s", script.path().to_str().unwrap(), &format!("http://127.0.0.1:{port}")])
+        .output()
+        .expect("wrk is installed (apt-get install wrk; scripts/bench.sh does it)");
+    let cpu_ticks_used = cpu_ticks(server_pid).saturating_sub(cpu_before);
+    let text = String::from_utf8_lossy(&output.stdout);
+    let requests: f64 = text
+        .lines()
+        .find(|l| l.contains("requests in"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0.0);
+    let number_after = |label: &str| -> Option<&str> {
+        text.lines()
+            .find_map(|l| l.trim_start().strip_prefix(label))
+            .map(|rest| rest.split_whitespace().next().unwrap_or(""))
     };
-    Figures { errors, per_second: all.len() as f64 / elapsed, p50_ms: pct(0.50), p99_ms: pct(0.99) }
+    let millis = |v: &str| -> f64 {
+        let (num, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len()));
+        let num: f64 = num.parse().unwrap_or(f64::NAN);
+        match unit {
+            "us" => num / 1000.0,
+            "ms" => num,
+            "s" => num * 1000.0,
+            "m" => num * 60_000.0,
+            _ => f64::NAN,
+        }
+    };
+    let errors =
+        text.lines()
+            .filter_map(|l| l.trim_start().strip_prefix("Non-2xx or 3xx responses:"))
+            .filter_map(|v| v.trim().parse::<u64>().ok())
+            .sum::<u64>()
+            + text.lines().find_map(|l| l.trim_start().strip_prefix("Socket errors:")).map_or(0, |rest| {
+                rest.split(',').filter_map(|p| p.split_whitespace().last()?.parse::<u64>().ok()).sum()
+            });
+    Figures {
+        per_second: number_after("Requests/sec:").and_then(|v| v.parse().ok()).unwrap_or(0.0),
+        cpu_micros_per_request: cpu_ticks_used as f64 / TICKS_PER_SECOND * 1e6 / requests.max(1.0),
+        p50_ms: number_after("50%").map_or(f64::NAN, millis),
+        p99_ms: number_after("99%").map_or(f64::NAN, millis),
+        errors,
+    }
 }
 
 fn main() {
@@ -240,28 +248,45 @@ fn main() {
         o.bin.display(),
         if o.relaxed { "relaxed" } else { "durable" }
     );
-    println!("| scenario | connections | req/s | p50 ms | p99 ms | errors | vs baseline |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("| scenario | connections | req/s | p50 ms | p99 ms | errors | vs baseline | server CPU µs/req |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let (me, collector_pid) = (std::process::id(), collector.id());
+    // Conversions are attributed to one click; after the first approval the rest are stored
+    // as duplicates (distinct order IDs): the same durable write path as approvals.
+    let click = agent()
+        .get(&format!("http://127.0.0.1:{collector_port}/clk?oid=1&affid=1&format=json&sub1=bench"))
+        .header("User-Agent", USER_AGENT)
+        .call()
+        .expect("a click for the conversions")
+        .into_body()
+        .read_to_string()
+        .expect("click answer");
+    let tid = serde_json::from_str::<serde_json::Value>(&click).expect("JSON")["transaction_id"]
+        .as_str()
+        .expect("transaction ID")
+        .to_owned();
     for &connections in &o.connections {
-        let base = run(Scenario::Baseline, baseline_port, connections, o.seconds);
+        let base = run(Scenario::Baseline, baseline_port, me, connections, o.seconds, &tid);
         println!(
-            "| {} | {connections} | {:.0} | {:.2} | {:.2} | {} | 1.00 |",
+            "| {} | {connections} | {:.0} | {:.2} | {:.2} | {} | 1.00 | {:.0} |",
             Scenario::Baseline.name(),
             base.per_second,
             base.p50_ms,
             base.p99_ms,
-            base.errors
+            base.errors,
+            base.cpu_micros_per_request
         );
         for scenario in [Scenario::JsonClick, Scenario::RedirectClick, Scenario::Conversion] {
-            let f = run(scenario, collector_port, connections, o.seconds);
+            let f = run(scenario, collector_port, collector_pid, connections, o.seconds, &tid);
             println!(
-                "| {} | {connections} | {:.0} | {:.2} | {:.2} | {} | {:.2} |",
+                "| {} | {connections} | {:.0} | {:.2} | {:.2} | {} | {:.2} | {:.0} |",
                 scenario.name(),
                 f.per_second,
                 f.p50_ms,
                 f.p99_ms,
                 f.errors,
-                f.per_second / base.per_second.max(1.0)
+                f.per_second / base.per_second.max(1.0),
+                f.cpu_micros_per_request
             );
         }
     }

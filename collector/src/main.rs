@@ -2,6 +2,9 @@
 
 use clickstamp_collector::cli::{parse_args, run_serve, CliError, USAGE};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let level = std::env::var("CLICKSTAMP_LOG").ok().and_then(|l| l.parse().ok()).unwrap_or(tracing::Level::INFO);
     let color = std::io::IsTerminal::is_terminal(&std::io::stderr());

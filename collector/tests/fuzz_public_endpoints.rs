@@ -19,19 +19,27 @@ fn encoding_poison() -> impl Strategy<Value = String> {
         Just("sub2=%zz".to_string()),
         Just("sub3=%C0%AF".to_string()),
         Just("sub4=%ED%A0%80".to_string()),
-        prop::collection::vec(0x80u8..=0xffu8, 1..8)
-            .prop_map(|bytes| format!("sub5={}", bytes.iter().map(|b| format!("%{b:02X}")).collect::<String>())),
+        // A continuation byte cannot start a UTF-8 character, whatever follows it.
+        (0x80u8..=0xbfu8, prop::collection::vec(0x80u8..=0xffu8, 0..8)).prop_map(|(first, rest)| {
+            format!("sub5=%{first:02X}{}", rest.iter().map(|b| format!("%{b:02X}")).collect::<String>())
+        }),
     ]
 }
 
-/// Not a positive integer where one is due, or one ID given twice with different values.
-fn id_poison() -> impl Strategy<Value = String> {
+/// An offer ID that is not a positive integer, or given twice with different values: invalid
+/// for clicks, impressions and conversions alike.
+fn oid_poison() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-z.+-]{1,12}".prop_map(|v| format!("oid={v}")),
-        "[0-9]{17,40}".prop_map(|v| format!("affid={v}")),
+        "[0-9]{17,40}".prop_map(|v| format!("oid={v}")),
         Just("oid=0".to_string()),
         Just("oid=1&oid=2".to_string()),
     ]
+}
+
+/// Invalid only where a partner is due (clicks and impressions; a conversion has no `affid`).
+fn id_poison() -> impl Strategy<Value = String> {
+    prop_oneof![oid_poison(), "[0-9]{17,40}".prop_map(|v| format!("affid={v}")), Just("affid=1&affid=3".to_string())]
 }
 
 /// One ingredient that makes a click or impression invalid, whatever else it carries.
@@ -79,12 +87,12 @@ fn with_poison(poison: impl Strategy<Value = String>) -> impl Strategy<Value = S
 fn bad_conversion_query() -> impl Strategy<Value = String> {
     let tid = "0194f0b0c0d0e0f00112233445566778";
     prop_oneof![
-        "[a-zA-Z+-]{1,6}|[0-9]{1,3}\\.[0-9]{5,8}|[0-9]e[0-9]"
+        "[a-zA-Z+-]{1,6}|[0-9]{1,3}\\.[0-9]{4,7}[1-9]|[0-9]e[0-9]"
             .prop_map(move |a| format!("transaction_id={tid}&amount={a}")),
         "[g-z0-9]{1,40}".prop_map(|t| format!("transaction_id={t}")),
         (129usize..400).prop_map(move |n| format!("transaction_id={tid}&order_id={}", "o".repeat(n))),
         "[a-z]{1,5}(\\+|%20|%2F)[a-z]{1,5}".prop_map(move |k| format!("transaction_id={tid}&idempotency_key={k}")),
-        with_poison(prop_oneof![encoding_poison(), id_poison()]),
+        with_poison(prop_oneof![encoding_poison(), oid_poison()]),
         Just("amount=5".to_string()),
     ]
 }

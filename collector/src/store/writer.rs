@@ -146,21 +146,24 @@ fn apply(t: &Trees, batch: &[Pending]) -> Result<Vec<Outcome>, StoreError> {
     trees
         .transaction(|(config, clicks, impressions, conversions, dedupe, visitors, counters, outbox)| {
             let mut out = Vec::with_capacity(batch.len());
+            // Report counters are summed over the batch and written once per key: a batch of
+            // clicks on one offer and partner costs one counter write, not one per click.
+            let mut deltas = CounterDeltas::new();
             for p in batch {
                 out.push(match &p.op {
                     Op::PutConfig(record) => Outcome::ConfigId(put_config(config, record.clone())?),
                     Op::InsertCoupon(coupon) => Outcome::CouponInserted(insert_coupon(config, coupon)?),
                     Op::Click { click, duplicate_window_ms } => {
-                        Outcome::Click(put_click(clicks, visitors, counters, click.clone(), *duplicate_window_ms)?)
+                        Outcome::Click(put_click(clicks, visitors, &mut deltas, click.clone(), *duplicate_window_ms)?)
                     }
                     Op::Impression(imp) => {
                         impressions.insert(&imp.id.as_bytes()[..], encode(imp).map_err(abort)?)?;
                         let c = Counters::for_impression(imp);
-                        add_counters(counters, keys::counter(keys::hour_of(&imp.id), imp.oid, imp.affid), &c)?;
+                        add_delta(&mut deltas, keys::counter(keys::hour_of(&imp.id), imp.oid, imp.affid), &c);
                         Outcome::Impression
                     }
                     Op::Conversion { conversion, dedupe: claims, postbacks } => {
-                        let stored = put_conversion(conversions, dedupe, counters, conversion.clone(), claims)?;
+                        let stored = put_conversion(conversions, dedupe, &mut deltas, conversion.clone(), claims)?;
                         // A replayed idempotency key returns the first conversion: its postbacks
                         // were queued then, and must not be queued twice.
                         if stored.id == conversion.id && stored.status == ConversionStatus::Approved {
@@ -185,6 +188,7 @@ fn apply(t: &Trees, batch: &[Pending]) -> Result<Vec<Outcome>, StoreError> {
                     }
                 });
             }
+            write_counters(counters, deltas)?;
             Ok(out)
         })
         .map_err(|e| match e {
@@ -255,7 +259,13 @@ fn last_id(config: &Tx, kind: ConfigKind) -> TxResult<u64> {
     Ok(config.get([b'#', kind as u8])?.and_then(|v| v.as_ref().try_into().ok()).map_or(0, u64::from_be_bytes))
 }
 
-fn put_click(clicks: &Tx, visitors: &Tx, counters: &Tx, mut click: Click, window_ms: u64) -> TxResult<Click> {
+fn put_click(
+    clicks: &Tx,
+    visitors: &Tx,
+    deltas: &mut CounterDeltas,
+    mut click: Click,
+    window_ms: u64,
+) -> TxResult<Click> {
     if click.is_valid() {
         let key = keys::visitor(click.oid, click.affid, &click.visitor.ip, &click.visitor.user_agent);
         let now = click.id.issued_at_ms();
@@ -268,18 +278,14 @@ fn put_click(clicks: &Tx, visitors: &Tx, counters: &Tx, mut click: Click, window
         click.unique = false;
     }
     clicks.insert(&click.id.as_bytes()[..], encode(&click).map_err(abort)?)?;
-    add_counters(
-        counters,
-        keys::counter(keys::hour_of(&click.id), click.oid, click.affid),
-        &Counters::for_click(&click),
-    )?;
+    add_delta(deltas, keys::counter(keys::hour_of(&click.id), click.oid, click.affid), &Counters::for_click(&click));
     Ok(click)
 }
 
 fn put_conversion(
     conversions: &Tx,
     dedupe: &Tx,
-    counters: &Tx,
+    deltas: &mut CounterDeltas,
     mut conversion: Conversion,
     claims: &[DedupeKey],
 ) -> TxResult<Conversion> {
@@ -314,16 +320,26 @@ fn put_conversion(
     }
     conversions.insert(&conversion.id.as_bytes()[..], encode(&conversion).map_err(abort)?)?;
     let key = keys::counter(keys::hour_of(&conversion.id), conversion.oid, conversion.affid);
-    add_counters(counters, key, &Counters::for_conversion(&conversion))?;
+    add_delta(deltas, key, &Counters::for_conversion(&conversion));
     Ok(conversion)
 }
 
-fn add_counters(counters: &Tx, key: [u8; 20], delta: &Counters) -> TxResult<()> {
-    let mut total: Counters = match counters.get(key)? {
-        Some(v) => decode(&v).map_err(abort)?,
-        None => Counters::default(),
-    };
-    total.add(delta);
-    counters.insert(&key[..], encode(&total).map_err(abort)?)?;
+/// Counter changes of one batch, by counter key.
+type CounterDeltas = std::collections::BTreeMap<[u8; 20], Counters>;
+
+fn add_delta(deltas: &mut CounterDeltas, key: [u8; 20], delta: &Counters) {
+    deltas.entry(key).or_default().add(delta);
+}
+
+/// Add the batch's counter changes to the stored totals, in the batch's transaction.
+fn write_counters(counters: &Tx, deltas: CounterDeltas) -> TxResult<()> {
+    for (key, delta) in deltas {
+        let mut total: Counters = match counters.get(key)? {
+            Some(v) => decode(&v).map_err(abort)?,
+            None => Counters::default(),
+        };
+        total.add(&delta);
+        counters.insert(&key[..], encode(&total).map_err(abort)?)?;
+    }
     Ok(())
 }
