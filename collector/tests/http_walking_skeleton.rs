@@ -161,3 +161,30 @@ async fn metrics_count_requests_clicks_and_conversions_for_the_admin_only() {
     }
     assert!(text.contains("clickstamp_store_commit_seconds_count "));
 }
+
+#[actix_web::test]
+async fn cors_is_open_on_tracking_endpoints_only() {
+    let h = Harness::new().await;
+    let app = h.app().await;
+    let acao = |resp: &actix_web::dev::ServiceResponse<_>| {
+        resp.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap().to_owned())
+    };
+    for uri in [
+        "/clk?oid=1&affid=1&format=json",
+        "/clk?oid=x&affid=1",
+        "/imp?oid=1&affid=1",
+        "/conversion?oid=1",
+        "/pixel.gif",
+    ] {
+        let resp = test::call_service(&app, get(uri).to_request()).await;
+        assert_eq!(acao(&resp).as_deref(), Some("*"), "{uri}");
+    }
+    let preflight = TestRequest::default().method(actix_web::http::Method::OPTIONS).uri("/conversion").to_request();
+    let resp = test::call_service(&app, preflight).await;
+    assert_eq!((resp.status().as_u16(), acao(&resp).as_deref()), (204, Some("*")));
+    for uri in ["/api/reports/clicks", "/api/offers", "/metrics", "/nowhere"] {
+        let req = get(uri).insert_header(("Authorization", format!("Bearer {TOKEN}"))).to_request();
+        let resp = test::call_service(&app, req).await;
+        assert_eq!(acao(&resp), None, "{uri} must stay same-origin");
+    }
+}

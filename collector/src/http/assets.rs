@@ -44,7 +44,6 @@ pub fn serve_file(req: &HttpRequest, dir: &Path, name: &str, cache: &str) -> Res
     response
         .insert_header(("Content-Type", content_type(name)))
         .insert_header(("Cache-Control", cache.to_owned()))
-        .insert_header(("Access-Control-Allow-Origin", "*"))
         .insert_header(("Vary", "Accept-Encoding"))
         .insert_header(("X-Content-Type-Options", "nosniff"));
     if accepts_gzip {

@@ -100,10 +100,7 @@ pub async fn conversion(
         }
         _ => StatusCode::OK,
     };
-    Ok(HttpResponse::build(status)
-        .insert_header(("Cache-Control", "no-store"))
-        .insert_header(("Access-Control-Allow-Origin", "*"))
-        .json(conversion_json(&stored)))
+    Ok(HttpResponse::build(status).insert_header(("Cache-Control", "no-store")).json(conversion_json(&stored)))
 }
 
 /// An image pixel always answers with the image: a broken image on a thank-you page helps

@@ -115,9 +115,6 @@ impl ResponseError for ApiError {
         if let Some(field) = &self.field {
             body["field"] = field.as_ref().into();
         }
-        HttpResponse::build(self.status)
-            .insert_header(("Cache-Control", "no-store"))
-            .insert_header(("Access-Control-Allow-Origin", "*"))
-            .json(body)
+        HttpResponse::build(self.status).insert_header(("Cache-Control", "no-store")).json(body)
     }
 }

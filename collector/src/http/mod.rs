@@ -92,15 +92,15 @@ pub fn build_app(
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .service(admin("/metrics").route(web::get().to(api::metrics)))
-        .service(public("/clk").route(web::get().to(tracking::click)))
-        .service(public("/imp").route(web::get().to(tracking::impression)))
-        .service(
-            public("/conversion")
+        .service(public(web::resource("/clk").route(web::get().to(tracking::click))))
+        .service(public(web::resource("/imp").route(web::get().to(tracking::impression))))
+        .service(public(
+            web::resource("/conversion")
                 .route(web::get().to(conversions::conversion))
                 .route(web::post().to(conversions::conversion)),
-        )
-        .service(public("/pixel.gif").route(web::get().to(conversions::pixel)))
-        .service(public("/sdk/{name}").route(web::get().to(assets::sdk)))
+        ))
+        .service(public(web::resource("/pixel.gif").route(web::get().to(conversions::pixel))))
+        .service(public(web::resource("/sdk/{name}").route(web::get().to(assets::sdk))))
         .configure(reports::routes)
         .configure(assets::dashboard_routes)
         .service(admin("/api/postbacks").route(web::get().to(api::postbacks)))
@@ -110,10 +110,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// A tracking resource: CORS open (no credentials), preflight answered, other methods 405.
-fn public(path: &str) -> actix_web::Resource {
-    web::resource(path)
+/// CORS is open on these alone (no credentials): the SDK calls them from advertisers' pages.
+/// The management API and the dashboard stay same-origin.
+fn public(resource: actix_web::Resource) -> impl actix_web::dev::HttpServiceFactory {
+    resource
         .route(web::method(Method::OPTIONS).to(preflight))
         .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::method_not_allowed()) }))
+        .wrap(actix_web::middleware::DefaultHeaders::new().add(("Access-Control-Allow-Origin", "*")))
 }
 
 fn admin(path: &str) -> actix_web::Resource {
@@ -122,7 +125,6 @@ fn admin(path: &str) -> actix_web::Resource {
 
 async fn preflight() -> HttpResponse {
     HttpResponse::NoContent()
-        .insert_header(("Access-Control-Allow-Origin", "*"))
         .insert_header(("Access-Control-Allow-Methods", "GET, POST, OPTIONS"))
         .insert_header(("Access-Control-Allow-Headers", "Content-Type"))
         .insert_header(("Access-Control-Max-Age", "86400"))
@@ -191,7 +193,6 @@ fn transparent_gif() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Content-Type", "image/gif"))
         .insert_header(("Cache-Control", "no-store"))
-        .insert_header(("Access-Control-Allow-Origin", "*"))
         .body(GIF)
 }
 

@@ -38,10 +38,7 @@ fn click_json(t: &TrackedClick) -> serde_json::Value {
 }
 
 fn no_store_json(status: StatusCode, body: serde_json::Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header(("Cache-Control", "no-store"))
-        .insert_header(("Access-Control-Allow-Origin", "*"))
-        .json(body)
+    HttpResponse::build(status).insert_header(("Cache-Control", "no-store")).json(body)
 }
 
 /// Refuse a visitor over the per-IP limit before anything is parsed or stored.
