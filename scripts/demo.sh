@@ -29,4 +29,4 @@ cargo build --release -p clickstamp-collector
 
 say "serving collector on http://$ADDR and the demo shop on http://$SITE (data: $DATA)"
 say "open http://$SITE/index.html?oid=1&affid=1&sub1=spring or the tracking link http://$ADDR/clk?oid=1&affid=1&sub1=spring"
-exec "${CARGO_TARGET_DIR:-target}/release/clickstamp" serve --data "$DATA" --addr "$ADDR" --demo --demo-site "$SITE"
+exec "${CARGO_TARGET_DIR:-target}/release/clickstamp" serve --data "$DATA" --addr "$ADDR" --demo --demo-traffic --demo-site "$SITE"

@@ -8,7 +8,8 @@ use std::num::NonZeroU32;
 use crate::http::rate_limit::ClickRateLimiter;
 use crate::http::{serve, AppState, ServerOptions};
 use crate::postbacks::{PostbackWorker, RetryPolicy};
-use crate::service::setup::{admin_token, seed_demo, AdminToken};
+use crate::service::now_ms;
+use crate::service::setup::{admin_token, seed_demo, seed_demo_traffic, AdminToken};
 use crate::store::{Durability, Store};
 
 pub const USAGE: &str = "\
@@ -23,6 +24,7 @@ OPTIONS:
     --public-url URL       how browsers reach the collector [default: http://<addr>]
     --www DIR              static files (SDK build in DIR/sdk, demo in DIR/demo) [default: the repo's www/]
     --demo                 seed a demo advertiser, offer 1 and partners 1 and 2
+    --demo-traffic         with --demo: record one click and its conversion on first start
     --demo-site HOST:PORT  also serve the demo advertiser site (www/demo) on this address
     --relaxed              acknowledge writes before they are flushed (faster; a crash can
                            lose the last ~500 ms of acknowledged writes)
@@ -47,6 +49,9 @@ pub struct ServeArgs {
     pub public_url: Option<String>,
     pub www: PathBuf,
     pub demo: bool,
+    /// With `demo`: record one click and its conversion on first start, so the dashboard
+    /// has something to show before anyone clicks.
+    pub demo_traffic: bool,
     pub demo_site: Option<SocketAddr>,
     pub relaxed: bool,
     pub trust_proxy: bool,
@@ -80,6 +85,7 @@ pub fn parse_args(args: &[String]) -> Result<ServeArgs, CliError> {
         public_url: None,
         www: default_www(),
         demo: false,
+        demo_traffic: false,
         demo_site: None,
         relaxed: false,
         trust_proxy: false,
@@ -98,6 +104,7 @@ pub fn parse_args(args: &[String]) -> Result<ServeArgs, CliError> {
             "--public-url" => out.public_url = Some(value("--public-url")?.trim_end_matches('/').to_owned()),
             "--www" => out.www = PathBuf::from(value("--www")?),
             "--demo" => out.demo = true,
+            "--demo-traffic" => out.demo_traffic = true,
             "--demo-site" => out.demo_site = Some(addr("--demo-site", value("--demo-site")?)?),
             "--relaxed" => out.relaxed = true,
             "--trust-proxy" => out.trust_proxy = true,
@@ -143,11 +150,18 @@ pub async fn run_serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>
         let site = args.demo_site.map(origin).unwrap_or_else(|| "http://127.0.0.1:8081".into());
         seed_demo(&store, &site).await?;
         tracing::info!(site = %site, "demo data seeded: advertiser 1, offer 1, partners 1 and 2");
+        if args.demo_traffic {
+            if let Some((click, conversion)) = seed_demo_traffic(&store, now_ms()).await? {
+                tracing::info!(transaction_id = %click, conversion_id = %conversion, "demo click and conversion recorded");
+            }
+        }
         println!("Demo ready:");
-        println!("  redirect link (partner 1): {collector_url}/clk?oid=1&affid=1&sub1=spring");
+        println!("  dashboard:                 {collector_url}/dashboard/");
+        // A demo's token is no secret worth hiding from the person running it.
+        println!("  admin token (sign-in):     {}", token.secret());
         println!("  direct link (ad click):    {site}/index.html?oid=1&affid=1&sub1=spring&gclid=demo-gclid");
-        println!("  thank-you page:            {site}/thank-you.html");
-        println!("  dashboard:                 {collector_url}/");
+        println!("  redirect link (partner 2): {collector_url}/clk?oid=1&affid=2&sub1=newsletter");
+        println!("  then buy on the shop's page, or open {site}/thank-you.html");
     }
     tracing::info!(addr = %args.addr, data = %args.data.display(), durability = ?durability, "collector listening");
     let mut state = AppState::new(store.clone(), token.secret().to_owned(), args.www);

@@ -1,7 +1,15 @@
 //! Start-up chores: the admin token and the demo data.
 
-use crate::model::{Advertiser, Offer, OfferEvent, OfferStatus, Partner, PriceRule, DEFAULT_SESSION_HOURS};
+use crate::filters::BotFilter;
+use crate::ids::TimeId;
+use crate::model::{
+    Advertiser, LinkKind, Offer, OfferEvent, OfferStatus, Partner, PriceRule, TrackingParams, Visitor,
+    DEFAULT_SESSION_HOURS,
+};
 use crate::money::Money;
+use crate::params::ConversionRequest;
+use crate::service::clicks::{track_click, VisitInput};
+use crate::service::conversions::{record_conversion, ConversionContext, ConversionError};
 use crate::store::{Store, StoreError};
 
 /// Setting ID under which a generated admin token is kept.
@@ -57,6 +65,37 @@ pub async fn seed_demo(store: &Store, site_origin: &str) -> Result<(), StoreErro
     };
     store.put_offer(offer).await?;
     Ok(())
+}
+
+/// One click (a direct-link visit from partner 1, sub1 "spring") and its approved
+/// conversion, recorded through the same service calls as real traffic — only when the store
+/// has no click yet. Returns their IDs when it recorded them.
+pub async fn seed_demo_traffic(store: &Store, now_ms: u64) -> Result<Option<(TimeId, TimeId)>, StoreError> {
+    if !store.clicks_page(None, 1, |_| true)?.rows.is_empty() {
+        return Ok(None);
+    }
+    let visitor = Visitor {
+        ip: "198.51.100.23".into(),
+        user_agent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148".into(),
+        referrer: "https://www.google.com/".into(),
+    };
+    let mut params = TrackingParams { gclid: "demo-gclid".into(), ..TrackingParams::default() };
+    params.sub[0] = "spring".into();
+    let input = VisitInput { oid: 1, affid: 1, params, visitor: visitor.clone(), now_ms };
+    let click = track_click(store, &BotFilter::default(), input, LinkKind::Sdk).await?.click;
+    let request = ConversionRequest {
+        cookie_tid: Some(click.id),
+        oid: Some(1),
+        amount: Money::parse("49.90").ok(),
+        order_id: "DEMO-1001".into(),
+        ..ConversionRequest::default()
+    };
+    let ctx = ConversionContext { visitor, tracking_cookie: None, now_ms: now_ms + 60_000 };
+    let conversion = record_conversion(store, request, ctx).await.map_err(|e| match e {
+        ConversionError::Store(s) => s,
+        other => StoreError::Corrupt(other.to_string()),
+    })?;
+    Ok(Some((click.id, conversion.id)))
 }
 
 fn demo_offer(destination_url: String, fallback_url: Option<String>) -> Offer {
