@@ -9,6 +9,7 @@
 #   5. cargo build -p clickstamp-collector the debug collector (+ example programs)
 #   6. node --test                         end-to-end: real collector, real Chromium (tests/e2e)
 #   7. crash_test                          SIGKILL under load; nothing acknowledged is lost
+#   8. disk_full                           a full disk answers 503 and loses nothing acknowledged
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -92,6 +93,15 @@ run_step e2e node --test "${E2E[@]}"
 
 # --- 7. crash test: SIGKILL under load, every acknowledged record must survive ---------------
 run_step crash-test "${CARGO_TARGET_DIR:-$ROOT/target}/debug/examples/crash_test" --kills 8 --connections 16
+
+# --- 8. disk full: 503 storage_unavailable, nothing acknowledged lost (needs root to mount) ----
+DISK_FULL="${CARGO_TARGET_DIR:-$ROOT/target}/debug/examples/disk_full"
+rc=0; "$DISK_FULL" || rc=$?
+if [ "$rc" -eq 77 ]; then
+  skip_step disk-full "cannot mount a tmpfs here (needs root)"
+else
+  run_step disk-full test "$rc" -eq 0
+fi
 
 summary
 printf '\n[test] all steps passed\n'
