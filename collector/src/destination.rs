@@ -5,7 +5,7 @@
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use crate::model::Click;
+use crate::model::{Click, TrackingParams};
 
 /// Everything but RFC 3986 unreserved characters is encoded.
 const MACRO_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
@@ -70,30 +70,38 @@ pub fn expand(template: &str, lookup: impl Fn(&str) -> Option<String>) -> String
 
 /// The value of a click macro, by its name in braces.
 pub fn click_macro(click: &Click, name: &str) -> Option<String> {
-    let p = &click.params;
     let value = match name {
         "transaction_id" => click.id.to_string(),
         "oid" | "offer_id" => click.oid.to_string(),
         "affid" | "affiliate_id" | "partner_id" => click.affid.to_string(),
         "advertiser_id" => click.advertiser_id.to_string(),
-        "sub1" => p.sub[0].clone(),
-        "sub2" => p.sub[1].clone(),
-        "sub3" => p.sub[2].clone(),
-        "sub4" => p.sub[3].clone(),
-        "sub5" => p.sub[4].clone(),
-        "source_id" => p.source_id.clone(),
-        "uid" => p.uid.clone(),
-        "creative_id" => p.creative_id.clone(),
-        "coupon_code" => p.coupon_code.clone(),
-        "gclid" => p.gclid.clone(),
-        "fbclid" => p.fbclid.clone(),
-        "ttclid" => p.ttclid.clone(),
-        "idfa" => p.idfa.clone(),
-        "google_aid" => p.google_aid.clone(),
-        "android_id" => p.android_id.clone(),
-        _ => return None,
+        _ => return tracking_macro(&click.params, name),
     };
     Some(value)
+}
+
+/// The macros every tracked visit carries: sub values, source, creative, ad-platform and
+/// device IDs. Shared by destination URLs and partner postbacks.
+pub fn tracking_macro(p: &TrackingParams, name: &str) -> Option<String> {
+    let value = match name {
+        "sub1" => &p.sub[0],
+        "sub2" => &p.sub[1],
+        "sub3" => &p.sub[2],
+        "sub4" => &p.sub[3],
+        "sub5" => &p.sub[4],
+        "source_id" => &p.source_id,
+        "uid" => &p.uid,
+        "creative_id" => &p.creative_id,
+        "coupon_code" => &p.coupon_code,
+        "gclid" => &p.gclid,
+        "fbclid" => &p.fbclid,
+        "ttclid" => &p.ttclid,
+        "idfa" => &p.idfa,
+        "google_aid" => &p.google_aid,
+        "android_id" => &p.android_id,
+        _ => return None,
+    };
+    Some(value.clone())
 }
 
 #[cfg(test)]

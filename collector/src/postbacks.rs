@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::destination::expand;
+use crate::destination::{expand, tracking_macro};
 use crate::ids::TimeId;
 use crate::model::{Conversion, DeliveryStatus, Partner, PostbackDelivery};
 use crate::store::{Store, StoreError};
@@ -51,7 +51,6 @@ impl RetryPolicy {
 
 /// The value of a postback macro for a conversion.
 pub fn conversion_macro(c: &Conversion, name: &str) -> Option<String> {
-    let p = &c.click_params;
     let value = match name {
         "transaction_id" => c.transaction_id.map(|t| t.to_string()).unwrap_or_default(),
         "conversion_id" => c.id.to_string(),
@@ -63,23 +62,14 @@ pub fn conversion_macro(c: &Conversion, name: &str) -> Option<String> {
         "amount" | "sale_amount" => c.amount.map(|a| a.to_string()).unwrap_or_default(),
         "order_id" => c.order_id.clone(),
         "coupon_code" => c.coupon_code.clone(),
-        "sub1" => p.sub[0].clone(),
-        "sub2" => p.sub[1].clone(),
-        "sub3" => p.sub[2].clone(),
-        "sub4" => p.sub[3].clone(),
-        "sub5" => p.sub[4].clone(),
-        "source_id" => p.source_id.clone(),
-        "creative_id" => p.creative_id.clone(),
-        "gclid" => p.gclid.clone(),
-        "fbclid" => p.fbclid.clone(),
-        "ttclid" => p.ttclid.clone(),
         "adv1" => c.adv[0].clone(),
         "adv2" => c.adv[1].clone(),
         "adv3" => c.adv[2].clone(),
         "adv4" => c.adv[3].clone(),
         "adv5" => c.adv[4].clone(),
         "timestamp" => (c.id.issued_at_ms() / 1000).to_string(),
-        _ => return None,
+        // The click's sub values, source and click IDs, as the partner sent them.
+        _ => return tracking_macro(&c.click_params, name),
     };
     Some(value)
 }

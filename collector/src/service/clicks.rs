@@ -44,15 +44,25 @@ pub struct VisitInput {
     pub now_ms: u64,
 }
 
+/// Load the offer and partner a visit names and decide whether it is valid.
+fn screen(
+    store: &Store,
+    bots: &BotFilter,
+    input: &VisitInput,
+) -> Result<(Option<Offer>, Option<ClickRejection>), StoreError> {
+    let offer = store.offer(input.oid)?;
+    let partner = store.partner(input.affid)?;
+    let rejection = click_rejection(offer.as_ref(), partner.as_ref(), &input.visitor, bots);
+    Ok((offer, rejection))
+}
+
 pub async fn track_click(
     store: &Store,
     bots: &BotFilter,
     input: VisitInput,
     kind: LinkKind,
 ) -> Result<TrackedClick, StoreError> {
-    let offer = store.offer(input.oid)?;
-    let partner = store.partner(input.affid)?;
-    let rejection = click_rejection(offer.as_ref(), partner.as_ref(), &input.visitor, bots);
+    let (offer, rejection) = screen(store, bots, &input)?;
     let click = Click {
         id: TransactionId::generate(input.now_ms),
         oid: input.oid,
@@ -98,9 +108,7 @@ pub async fn track_impression(
     bots: &BotFilter,
     input: VisitInput,
 ) -> Result<TrackedImpression, StoreError> {
-    let offer = store.offer(input.oid)?;
-    let partner = store.partner(input.affid)?;
-    let rejection = click_rejection(offer.as_ref(), partner.as_ref(), &input.visitor, bots);
+    let (offer, rejection) = screen(store, bots, &input)?;
     let impression = Impression {
         id: TransactionId::generate(input.now_ms),
         oid: input.oid,
