@@ -3,7 +3,7 @@
 #   clickstamp_sdk_bg.wasm (+ .gz), clickstamp_sdk.js (ES module glue), clickstamp_sdk.d.ts,
 #   clickstamp.js (the <script> loader), and prints the download size.
 # Needs: the wasm32-unknown-unknown target, wasm-bindgen-cli at the version in Cargo.lock,
-# `npm install` at the repo root (binaryen's wasm-opt). Safe to run again; run from anywhere.
+# `npm ci` at the repo root (binaryen's wasm-opt, terser). Safe to run again; run from anywhere.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,6 +35,12 @@ if [ ! -x "$wasm_opt" ]; then
   exit 1
 fi
 
+terser="$root/node_modules/.bin/terser"
+if [ ! -x "$terser" ]; then
+  echo "build-sdk: $terser missing: run 'npm ci' at the repo root (terser is a devDependency)" >&2
+  exit 1
+fi
+
 rm -rf "$out"
 mkdir -p "$out"
 wasm-bindgen --target web --keep-debug --out-dir "$out" --out-name clickstamp_sdk "$target_wasm"
@@ -47,8 +53,11 @@ cp "$wasm" "$named"
   "$wasm" -o "$wasm.opt"
 mv "$wasm.opt" "$wasm"
 cp sdk-wasm/js/loader.js "$out/clickstamp.js"
-# Comments and indentation out of the JS glue (the types stay in clickstamp_sdk.d.ts).
-node sdk-wasm/tools/strip-glue.cjs "$out/clickstamp_sdk.js"
+# The JS glue minified by terser (npm devDependency): comments out, local names shortened; the
+# exported names and the wasm import names (object keys) stay, the types live on in the .d.ts.
+"$terser" "$out/clickstamp_sdk.js" --module -c passes=2 -m --comments '/@ts-self-types/' \
+  -o "$out/clickstamp_sdk.min.js"
+mv "$out/clickstamp_sdk.min.js" "$out/clickstamp_sdk.js"
 gzip -9 -n -c "$wasm" >"$wasm.gz"
 
 gz() { gzip -9 -n -c "$1" | wc -c; }
