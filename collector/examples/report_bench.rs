@@ -7,8 +7,10 @@
 //! so loading takes seconds rather than minutes (the writes still go through the group-commit
 //! writer and maintain the counters exactly as the server does; only the flush before each
 //! acknowledgement is skipped). Then it times the report service calls the HTTP handlers make:
-//! the summary by day × offer (counters), by sub1 over one day (range scan), and the Click
-//! Report's first page, unfiltered and filtered.
+//! the summary by day × offer (counters: daily roll-ups for the whole days, hourly rows for
+//! today's partial day), the same summary from the hourly counters only (the path before the
+//! roll-ups, for comparison; the two must be equal), by sub1 over one day (range scan), and
+//! the Click Report's first page, unfiltered and filtered.
 
 use std::time::{Duration, Instant};
 
@@ -18,7 +20,7 @@ use clickstamp_collector::model::{
 };
 use clickstamp_collector::money::Money;
 use clickstamp_collector::service::reports::{
-    click_report, summary, Dimension, RowFilter, SummaryFilter, SummaryRequest,
+    click_report, summary, summary_from_hourly_counters, Dimension, RowFilter, SummaryFilter, SummaryRequest,
 };
 use clickstamp_collector::store::{Durability, Store};
 
@@ -157,12 +159,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (median, worst, s) = time(runs, || summary(&store, &by_day_offer));
     let s = s?;
     println!(
-        "summary by day x offer, {DAYS} days (counters): median {}, worst {} ({} rows, {} clicks counted)",
+        "summary by day x offer, {DAYS} days (counters, daily roll-ups): median {}, worst {} ({} rows, {} clicks counted)",
         ms(median),
         ms(worst),
         s.rows.len(),
         s.totals.gross_clicks
     );
+    let (median, worst, hourly) = time(runs, || summary_from_hourly_counters(&store, &by_day_offer));
+    let hourly = hourly?;
+    println!(
+        "the same from the hourly counters only: median {}, worst {} ({} rows, {} clicks counted)",
+        ms(median),
+        ms(worst),
+        hourly.rows.len(),
+        hourly.totals.gross_clicks
+    );
+    if serde_json::to_value(&s)? != serde_json::to_value(&hourly)? {
+        return Err("the daily roll-ups and the hourly counters disagree".into());
+    }
 
     let day = start_ms + 10 * DAY_MS..start_ms + 11 * DAY_MS;
     let by_sub1 =

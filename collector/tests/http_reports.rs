@@ -696,3 +696,131 @@ async fn the_dashboard_is_served_with_a_strict_content_policy() {
         assert_eq!(resp.status(), 404, "{bad}");
     }
 }
+
+/// Four days of mixed traffic (2024-04-30 to 2024-05-03) on offers 1 and 3 (advertisers 1
+/// and 2), partners 1 and 2: valid, duplicate and invalid clicks, impressions, and approved,
+/// rejected, event and view-through conversions, at uneven hours so every day and its edges
+/// hold something.
+async fn seed_four_days(h: &Harness) {
+    let start = MAY_1 - 24 * HOUR;
+    for i in 0..160u64 {
+        let ms = start + i * 37 * MINUTE + (i % 7) * 1_000;
+        let (oid, advertiser) = if i % 3 == 0 { (3, 2) } else { (1, 1) };
+        let affid = 1 + i % 2;
+        let error_code = if i % 11 == 0 { 4 } else { 0 };
+        let c = click(ms, oid, affid, advertiser, "spring", &format!("198.51.100.{}", i % 40), error_code);
+        h.store.record_click(c, 3 * HOUR).await.unwrap();
+        if i % 4 == 0 {
+            let imp = Impression {
+                id: TimeId::generate(ms + 1),
+                oid,
+                affid,
+                advertiser_id: advertiser,
+                params: params("spring", ""),
+                visitor: Visitor::default(),
+                error_code: 0,
+            };
+            h.store.record_impression(imp).await.unwrap();
+        }
+        if i % 5 == 0 {
+            let status = if i % 15 == 0 { ConversionStatus::Rejected } else { ConversionStatus::Approved };
+            let mut conv = conversion(Conv {
+                ms: ms + 25 * MINUTE,
+                affid,
+                event: if i % 10 == 0 { "renewal" } else { "" },
+                status,
+                payout: if status == ConversionStatus::Approved { "1.25" } else { "0" },
+                revenue: if status == ConversionStatus::Approved { "3.3333" } else { "0" },
+                sub1: "spring",
+                by: if i % 20 == 0 { AttributedBy::Impression } else { AttributedBy::TransactionId },
+            });
+            conv.oid = oid;
+            conv.advertiser_id = advertiser;
+            h.store.record_conversion(conv, vec![], vec![]).await.unwrap();
+        }
+    }
+}
+
+#[actix_web::test]
+async fn daily_rollups_give_the_same_summary_as_the_hourly_counters() {
+    use clickstamp_collector::service::reports::{
+        summary, summary_from_hourly_counters, Dimension, SummaryFilter, SummaryRequest, SummarySource,
+    };
+    let h = Harness::new().await;
+    seed_four_days(&h).await;
+    let day = 24 * HOUR;
+    let ranges = [
+        ("aligned, one day", MAY_1..MAY_1 + day),
+        ("aligned, three days", MAY_1 - day..MAY_1 + 2 * day),
+        ("partial days at both edges", MAY_1 - 17 * HOUR..MAY_1 + 2 * day + 5 * HOUR),
+        ("partial start, aligned end", MAY_1 + 3 * HOUR..MAY_1 + 2 * day),
+        ("aligned start, partial end", MAY_1..MAY_1 + day + 13 * HOUR),
+        ("not on hours either", MAY_1 - 5 * HOUR - 17 * MINUTE..MAY_1 + day + 2 * HOUR + 59 * MINUTE),
+        ("inside one day", MAY_1 + 2 * HOUR..MAY_1 + 20 * HOUR),
+        ("across midnight, no whole day", MAY_1 + 20 * HOUR..MAY_1 + day + 4 * HOUR),
+        ("all time", 0..u64::MAX),
+    ];
+    let groupings: [&[Dimension]; 8] = [
+        &[Dimension::Day],
+        &[Dimension::Day, Dimension::Offer],
+        &[Dimension::Offer],
+        &[Dimension::Partner],
+        &[Dimension::Advertiser],
+        &[Dimension::Day, Dimension::Partner, Dimension::Advertiser],
+        &[Dimension::Hour, Dimension::Offer],
+        &[],
+    ];
+    let filters = [
+        SummaryFilter::default(),
+        SummaryFilter { oid: Some(1), ..SummaryFilter::default() },
+        SummaryFilter { affid: Some(2), ..SummaryFilter::default() },
+        SummaryFilter { advertiser_id: Some(2), ..SummaryFilter::default() },
+        SummaryFilter { oid: Some(1), affid: Some(1), ..SummaryFilter::default() },
+    ];
+    let mut compared = 0;
+    for (name, range) in &ranges {
+        for group_by in groupings {
+            for filter in &filters {
+                let request =
+                    SummaryRequest { group_by: group_by.to_vec(), time_ms: range.clone(), filter: filter.clone() };
+                let rolled = summary(&h.store, &request).unwrap();
+                let hourly = summary_from_hourly_counters(&h.store, &request).unwrap();
+                assert_eq!(rolled.source, SummarySource::Counters);
+                assert_eq!(
+                    serde_json::to_value(&rolled).unwrap(),
+                    serde_json::to_value(&hourly).unwrap(),
+                    "{name}, group_by {group_by:?}, {filter:?}"
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(compared, ranges.len() * groupings.len() * filters.len());
+
+    // The data is not trivial: the big ranges count clicks and money on every path.
+    let request = SummaryRequest {
+        group_by: vec![Dimension::Day],
+        time_ms: ranges[2].1.clone(),
+        filter: SummaryFilter::default(),
+    };
+    let s = summary(&h.store, &request).unwrap();
+    assert_eq!(s.rows.len(), 4, "a partial day, two whole days, a partial day");
+    let t = serde_json::to_value(&s.totals).unwrap();
+    assert!(t["gross_clicks"].as_u64().unwrap() > 50 && t["conversions"].as_u64().unwrap() > 5, "{t}");
+    assert!(t["invalid_clicks"].as_u64().unwrap() > 0 && t["impressions"].as_u64().unwrap() > 0, "{t}");
+
+    // Over HTTP the summary (daily roll-ups inside) equals the hourly path, and the scan.
+    let app = h.app().await;
+    let range = "from=2024-04-30T07:00:00Z&to=2024-05-02T05:00:00Z";
+    let (status, http) = api!(app, format!("/api/reports/summary?group_by=day,offer&{range}"));
+    assert_eq!(status, 200);
+    let request = SummaryRequest {
+        group_by: vec![Dimension::Day, Dimension::Offer],
+        time_ms: MAY_1 - 17 * HOUR..MAY_1 + day + 5 * HOUR,
+        filter: SummaryFilter::default(),
+    };
+    assert_eq!(http, serde_json::to_value(summary_from_hourly_counters(&h.store, &request).unwrap()).unwrap());
+    let (_, scanned) = api!(app, format!("/api/reports/summary?group_by=day,source_id&{range}"));
+    assert_eq!(scanned["source"], "scan");
+    assert_eq!(http["totals"], scanned["totals"]);
+}

@@ -4,7 +4,10 @@
 //!
 //! A summary grouped only by day, hour, offer, partner or advertiser (and filtered only by
 //! those) is read from the `counters` tree, which the writer keeps per hour × offer ×
-//! partner: its cost depends on hours × offers × partners, never on traffic. Groupings by
+//! partner and, rolled up, per day × offer × partner: whole UTC days of the range are read
+//! from the daily rows, the partial days at its edges (and every hour when grouping by hour)
+//! from the hourly rows. Its cost depends on days (or hours) × offers × partners, never on
+//! traffic. Groupings by
 //! sub values, source or event scan the raw records of the requested time range only
 //! (record IDs are time-ordered, so a time range is a key range).
 
@@ -636,7 +639,7 @@ impl Serialize for SummaryRow {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SummarySource {
-    /// The per-hour counters.
+    /// The counters: daily roll-ups for whole days, hourly rows for the rest.
     Counters,
     /// A scan of the range's raw clicks, impressions and conversions.
     Scan,
@@ -659,12 +662,29 @@ pub struct Summary {
 pub const MAX_SUMMARY_ROWS: usize = 10_000;
 
 pub fn summary(store: &Store, request: &SummaryRequest) -> Result<Summary, StoreError> {
+    summary_with(store, request, Rollup::Daily)
+}
+
+/// The summary read from the hourly counters only, never the daily roll-ups: the reference
+/// the roll-up path must equal (the tests compare them), and the benchmark's "before".
+pub fn summary_from_hourly_counters(store: &Store, request: &SummaryRequest) -> Result<Summary, StoreError> {
+    summary_with(store, request, Rollup::HourlyOnly)
+}
+
+/// Whether a counter summary may read whole days from the daily roll-ups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rollup {
+    Daily,
+    HourlyOnly,
+}
+
+fn summary_with(store: &Store, request: &SummaryRequest, rollup: Rollup) -> Result<Summary, StoreError> {
     let time_ms = whole_hours(request.time_ms.clone());
     let dims = &request.group_by;
     let by_counters = dims.iter().all(|d| d.in_counters()) && request.filter.sub.iter().all(Option::is_none);
     let mut groups: HashMap<Vec<GroupValue>, Counters> = HashMap::new();
     let source = if by_counters {
-        counter_groups(store, request, &time_ms, &mut groups)?;
+        counter_groups(store, request, &time_ms, rollup, &mut groups)?;
         SummarySource::Counters
     } else {
         scanned_groups(store, request, &time_ms, &mut groups)?;
@@ -726,6 +746,7 @@ fn counter_groups(
     store: &Store,
     request: &SummaryRequest,
     time_ms: &Range<u64>,
+    rollup: Rollup,
     groups: &mut HashMap<Vec<GroupValue>, Counters>,
 ) -> Result<(), StoreError> {
     let needs_advertiser = request.filter.advertiser_id.is_some() || request.group_by.contains(&Dimension::Advertiser);
@@ -739,8 +760,9 @@ fn counter_groups(
     let dims = &request.group_by;
     let mut numeric: HashMap<[u64; 5], Counters> = HashMap::new();
     let no_subs: [String; 5] = Default::default();
-    let (from_hour, to_hour) = ((time_ms.start / HOUR_MS) as u32, (time_ms.end / HOUR_MS) as u32);
-    store.scan_counters(from_hour, to_hour, |hour, oid, affid, counters| {
+    let hour_of = |ms: u64| u32::try_from(ms / HOUR_MS).unwrap_or(u32::MAX);
+    let (from_hour, to_hour) = (hour_of(time_ms.start), hour_of(time_ms.end));
+    let mut add = |hour: u32, oid: OfferId, affid: PartnerId, counters: Counters| {
         let advertiser = advertiser_of.get(&oid).copied().unwrap_or(0);
         if !request.filter.matches(oid, affid, advertiser, &no_subs) {
             return;
@@ -756,7 +778,19 @@ fn counter_groups(
             };
         }
         numeric.entry(key).or_default().add(&counters);
-    })?;
+    };
+    // Whole UTC days inside the range come from the daily roll-ups (a day's row is the sum of
+    // its 24 hours, written in the same transaction); the partial days at the edges, and
+    // every hour when grouping by hour, from the hourly rows.
+    let (first_day, end_day) = (from_hour.div_ceil(24), to_hour / 24);
+    if rollup == Rollup::Daily && !dims.contains(&Dimension::Hour) && first_day < end_day {
+        store.scan_counters(from_hour, first_day * 24, &mut add)?;
+        store
+            .scan_daily_counters(first_day, end_day, |day, oid, affid, counters| add(day * 24, oid, affid, counters))?;
+        store.scan_counters(end_day * 24, to_hour, &mut add)?;
+    } else {
+        store.scan_counters(from_hour, to_hour, &mut add)?;
+    }
     for (key, counters) in numeric {
         let values = dims
             .iter()

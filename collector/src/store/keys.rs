@@ -72,13 +72,23 @@ pub fn visitor(oid: OfferId, affid: PartnerId, ip: &str, user_agent: &str) -> [u
     key
 }
 
-/// Report counters: hour since the epoch, offer, partner.
+/// The top bit of a counter key's hour field marks a daily roll-up: `DAILY | day` (day since
+/// the epoch) holds the sum of that day's 24 hourly counters. Real hours stay below it (until
+/// the year 246,953), so an hour range never reaches a daily key.
+pub const DAILY: u32 = 1 << 31;
+
+/// Report counters: hour since the epoch (or `DAILY | day`), offer, partner.
 pub fn counter(hour: u32, oid: OfferId, affid: PartnerId) -> [u8; 20] {
     let mut key = [0u8; 20];
     key[..4].copy_from_slice(&hour.to_be_bytes());
     key[4..12].copy_from_slice(&oid.to_be_bytes());
     key[12..].copy_from_slice(&affid.to_be_bytes());
     key
+}
+
+/// The daily roll-up key of a day since the epoch.
+pub fn daily_counter(day: u32, oid: OfferId, affid: PartnerId) -> [u8; 20] {
+    counter(DAILY | day, oid, affid)
 }
 
 pub fn counter_parts(key: &[u8]) -> Option<(u32, OfferId, PartnerId)> {

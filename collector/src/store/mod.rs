@@ -8,8 +8,15 @@
 //! Trees: `config` (advertisers, partners, offers, settings), `clicks` and `impressions` (by
 //! transaction ID, so time-ordered), `conversions` (by conversion ID), `dedupe` (duplicate and
 //! idempotency claims), `visitors` (last unique click per offer, partner and visitor),
-//! `counters` (report totals per hour × offer × partner) and `outbox` (partner postbacks
-//! waiting to be delivered, by delivery ID).
+//! `counters` (report totals per hour × offer × partner, and a daily roll-up per day × offer ×
+//! partner) and `outbox` (partner postbacks waiting to be delivered, by delivery ID).
+//!
+//! Counter keys are a 4-byte big-endian hour since the epoch, the offer and the partner. A
+//! key whose hour field has the top bit set (`1 << 31 | day`) is the daily roll-up of that
+//! day: the writer adds every counter change to the hour's row and to the day's row in the
+//! same transaction, so a day's row always equals the sum of its 24 hourly rows. Hour ranges
+//! ([`Store::counters`], [`Store::scan_counters`]) stop below `1 << 31` and never see the
+//! daily rows; [`Store::scan_daily_counters`] reads only them.
 
 mod codec;
 mod keys;
@@ -393,25 +400,16 @@ impl Store {
         scan_time_range(&self.inner.trees.conversions, time_ms, visit)
     }
 
-    /// Counter rows `(hour, offer, partner, totals)` for hours in `from_hour..to_hour`.
+    /// Hourly counter rows `(hour, offer, partner, totals)` for hours in `from_hour..to_hour`
+    /// (`to_hour` is capped below the daily roll-ups, so `0..u32::MAX` means every hour).
     pub fn counters(
         &self,
         from_hour: u32,
         to_hour: u32,
     ) -> Result<Vec<(u32, OfferId, PartnerId, Counters)>, StoreError> {
-        let start = keys::counter(from_hour, 0, 0);
-        let end = keys::counter(to_hour, 0, 0);
-        self.inner
-            .trees
-            .counters
-            .range(start..end)
-            .map(|entry| {
-                let (key, value) = entry?;
-                let (hour, oid, affid) =
-                    keys::counter_parts(&key).ok_or_else(|| StoreError::Corrupt("short counter key".into()))?;
-                Ok((hour, oid, affid, codec::decode(&value)?))
-            })
-            .collect()
+        let mut rows = Vec::new();
+        self.scan_counters(from_hour, to_hour, |hour, oid, affid, c| rows.push((hour, oid, affid, c)))?;
+        Ok(rows)
     }
 
     /// The same rows handed to `visit` one by one, without collecting them (a month of
@@ -420,14 +418,53 @@ impl Store {
         &self,
         from_hour: u32,
         to_hour: u32,
+        visit: impl FnMut(u32, OfferId, PartnerId, Counters),
+    ) -> Result<(), StoreError> {
+        self.scan_counter_keys(from_hour.min(keys::DAILY), to_hour.min(keys::DAILY), visit)
+    }
+
+    /// Daily roll-up rows `(day, offer, partner, totals)` for days since the epoch in
+    /// `from_day..to_day`: each is the sum of that day's 24 hourly rows, so a month over
+    /// many partners reads 30 rows per offer × partner instead of 720.
+    pub fn daily_counters(
+        &self,
+        from_day: u32,
+        to_day: u32,
+    ) -> Result<Vec<(u32, OfferId, PartnerId, Counters)>, StoreError> {
+        let mut rows = Vec::new();
+        self.scan_daily_counters(from_day, to_day, |day, oid, affid, c| rows.push((day, oid, affid, c)))?;
+        Ok(rows)
+    }
+
+    /// The same daily rows handed to `visit` one by one.
+    pub fn scan_daily_counters(
+        &self,
+        from_day: u32,
+        to_day: u32,
         mut visit: impl FnMut(u32, OfferId, PartnerId, Counters),
     ) -> Result<(), StoreError> {
-        let range = keys::counter(from_hour, 0, 0)..keys::counter(to_hour, 0, 0);
+        // Days are hours / 24, far below the flag bit; cap anyway so a huge `to_day` cannot
+        // wrap around into the hourly rows.
+        let cap = keys::DAILY - 1;
+        let (from, to) = (keys::DAILY | from_day.min(cap), keys::DAILY | to_day.min(cap));
+        self.scan_counter_keys(from, to, |field, oid, affid, c| visit(field & !keys::DAILY, oid, affid, c))
+    }
+
+    fn scan_counter_keys(
+        &self,
+        from_field: u32,
+        to_field: u32,
+        mut visit: impl FnMut(u32, OfferId, PartnerId, Counters),
+    ) -> Result<(), StoreError> {
+        if from_field >= to_field {
+            return Ok(());
+        }
+        let range = keys::counter(from_field, 0, 0)..keys::counter(to_field, 0, 0);
         for entry in self.inner.trees.counters.range(range) {
             let (key, value) = entry?;
-            let (hour, oid, affid) =
+            let (field, oid, affid) =
                 keys::counter_parts(&key).ok_or_else(|| StoreError::Corrupt("short counter key".into()))?;
-            visit(hour, oid, affid, codec::decode(&value)?);
+            visit(field, oid, affid, codec::decode(&value)?);
         }
         Ok(())
     }

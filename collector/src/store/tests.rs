@@ -176,3 +176,47 @@ fn writes_after_close_are_refused() {
     let err = runtime().block_on(store.record_click(click(1, "1.1.1.1"), 0)).unwrap_err();
     assert!(matches!(err, StoreError::Closed));
 }
+
+#[test]
+fn daily_rollups_are_the_sum_of_their_hours_and_hour_ranges_never_see_them() {
+    const HOUR: u64 = 3_600_000;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Durability::Durable).unwrap();
+    let rt = runtime();
+    // Three days from day 19,844 (2024-05-01) 22:00, one click every 5 hours on two offers,
+    // a conversion every third; some land in one batch, some in separate batches.
+    let start = 19_844 * 24 * HOUR + 22 * HOUR;
+    rt.block_on(async {
+        for i in 0..15u64 {
+            let mut c = click(start + i * 5 * HOUR + i * 1_000, &format!("10.0.0.{i}"));
+            c.oid = 1 + i % 2;
+            let c = store.record_click(c, 60_000).await.unwrap();
+            if i % 3 == 0 {
+                let mut conv = conversion(start + i * 5 * HOUR + 60_000, c.id, "");
+                conv.oid = c.oid;
+                store.record_conversion(conv, vec![], vec![]).await.unwrap();
+            }
+        }
+        let batch = (0..20u64).map(|i| store.record_click(click(start + 30 * HOUR + i, &format!("10.1.0.{i}")), 0));
+        for r in futures_util::future::join_all(batch).await {
+            r.unwrap();
+        }
+    });
+
+    let hourly = store.counters(0, u32::MAX).unwrap();
+    assert!(hourly.iter().all(|(hour, ..)| *hour < keys::DAILY), "an hour range never reaches a daily key");
+    let mut summed: std::collections::BTreeMap<(u32, u64, u64), Counters> = Default::default();
+    for (hour, oid, affid, c) in &hourly {
+        summed.entry((hour / 24, *oid, *affid)).or_default().add(c);
+    }
+    let daily: std::collections::BTreeMap<(u32, u64, u64), Counters> =
+        store.daily_counters(0, u32::MAX).unwrap().into_iter().map(|(d, o, a, c)| ((d, o, a), c)).collect();
+    assert_eq!(daily, summed);
+    assert_eq!(daily.keys().map(|k| k.0).collect::<std::collections::BTreeSet<_>>(), (19_844..=19_847).collect());
+    let total: u64 = daily.values().map(|c| c.gross_clicks).sum();
+    assert_eq!(total, 35);
+    // A day range reads only those days.
+    let one_day = store.daily_counters(19_845, 19_846).unwrap();
+    assert!(!one_day.is_empty() && one_day.iter().all(|(d, ..)| *d == 19_845));
+    assert!(store.daily_counters(19_846, 19_846).unwrap().is_empty());
+}

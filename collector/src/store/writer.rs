@@ -16,7 +16,8 @@ use super::{Durability, StoreError, Trees};
 use crate::attribution::DedupeKey;
 use crate::ids::TimeId;
 use crate::model::{
-    Advertiser, Click, Conversion, ConversionStatus, Counters, Coupon, Impression, Offer, Partner, PostbackDelivery,
+    Advertiser, Click, Conversion, ConversionStatus, Counters, Coupon, Impression, Offer, OfferId, Partner, PartnerId,
+    PostbackDelivery,
 };
 
 /// Most writes one transaction takes: bounds the latency a batch adds to its first request.
@@ -159,7 +160,7 @@ fn apply(t: &Trees, batch: &[Pending]) -> Result<Vec<Outcome>, StoreError> {
                     Op::Impression(imp) => {
                         impressions.insert(&imp.id.as_bytes()[..], encode(imp).map_err(abort)?)?;
                         let c = Counters::for_impression(imp);
-                        add_delta(&mut deltas, keys::counter(keys::hour_of(&imp.id), imp.oid, imp.affid), &c);
+                        add_delta(&mut deltas, keys::hour_of(&imp.id), imp.oid, imp.affid, &c);
                         Outcome::Impression
                     }
                     Op::Conversion { conversion, dedupe: claims, postbacks } => {
@@ -278,7 +279,7 @@ fn put_click(
         click.unique = false;
     }
     clicks.insert(&click.id.as_bytes()[..], encode(&click).map_err(abort)?)?;
-    add_delta(deltas, keys::counter(keys::hour_of(&click.id), click.oid, click.affid), &Counters::for_click(&click));
+    add_delta(deltas, keys::hour_of(&click.id), click.oid, click.affid, &Counters::for_click(&click));
     Ok(click)
 }
 
@@ -319,16 +320,19 @@ fn put_conversion(
         dedupe.insert(key, &conversion.id.as_bytes()[..])?;
     }
     conversions.insert(&conversion.id.as_bytes()[..], encode(&conversion).map_err(abort)?)?;
-    let key = keys::counter(keys::hour_of(&conversion.id), conversion.oid, conversion.affid);
-    add_delta(deltas, key, &Counters::for_conversion(&conversion));
+    let hour = keys::hour_of(&conversion.id);
+    add_delta(deltas, hour, conversion.oid, conversion.affid, &Counters::for_conversion(&conversion));
     Ok(conversion)
 }
 
-/// Counter changes of one batch, by counter key.
+/// Counter changes of one batch, by counter key (hourly and daily).
 type CounterDeltas = std::collections::BTreeMap<[u8; 20], Counters>;
 
-fn add_delta(deltas: &mut CounterDeltas, key: [u8; 20], delta: &Counters) {
-    deltas.entry(key).or_default().add(delta);
+/// Count `delta` in its hour's counter and in its day's roll-up (`keys::DAILY | day`), so the
+/// daily row is always the sum of its 24 hourly rows: both change in the same transaction.
+fn add_delta(deltas: &mut CounterDeltas, hour: u32, oid: OfferId, affid: PartnerId, delta: &Counters) {
+    deltas.entry(keys::counter(hour, oid, affid)).or_default().add(delta);
+    deltas.entry(keys::daily_counter(hour / 24, oid, affid)).or_default().add(delta);
 }
 
 /// Add the batch's counter changes to the stored totals, in the batch's transaction.
