@@ -46,12 +46,17 @@ mkdir -p "$out"
 wasm-bindgen --target web --keep-debug --out-dir "$out" --out-name clickstamp_sdk "$target_wasm"
 wasm="$out/clickstamp_sdk_bg.wasm"
 named="$(mktemp)"
-trap 'rm -f "$named"' EXIT
+names="$(mktemp)"
+trap 'rm -f "$named" "$names"' EXIT
 cp "$wasm" "$named"
 "$wasm_opt" -Oz --strip-debug --strip-producers --strip-target-features --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  "$wasm" -o "$wasm.opt"
+  --minify-imports-and-exports-and-modules \
+  "$wasm" -o "$wasm.opt" >"$names"
 mv "$wasm.opt" "$wasm"
+# The import, export and module names shortened above (wasm-bindgen's are long and hashed),
+# applied to the glue and the .d.ts; fails the build if the glue does not match the mapping.
+node sdk-wasm/tools/minify-names.cjs "$names" "$out/clickstamp_sdk.js" "$out/clickstamp_sdk.d.ts"
 cp sdk-wasm/js/loader.js "$out/clickstamp.js"
 # The JS glue minified by terser (npm devDependency): comments out, local names shortened; the
 # exported names and the wasm import names (object keys) stay, the types live on in the .d.ts.
