@@ -60,9 +60,11 @@ features="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-e
 # --zero-filled-memory: the memory is the module's own (not imported), so it starts zeroed;
 # --low-memory-unused: the first 1 KB is never addressed (data sits at 1 MiB, the stack grows
 # down from there and would need ~1 MiB of depth to reach it); --converge: -Oz until it stops
-# shrinking. Together ~160 B gz off the wasm. Not -tnh: it turns traps into undefined behaviour.
+# shrinking; --reorder-functions: the most-called functions first (smaller call indices, ~60 B
+# gz). Together ~220 B gz off the wasm. Not -tnh: it turns traps into undefined behaviour.
 # shellcheck disable=SC2086
-"$wasm_opt" -Oz --converge --zero-filled-memory --low-memory-unused --strip-debug --strip-producers \
+"$wasm_opt" -Oz --converge --reorder-functions --zero-filled-memory --low-memory-unused \
+  --strip-debug --strip-producers \
   --strip-target-features $features "$wasm.min" -o "$wasm"
 rm "$wasm.min"
 node sdk-wasm/tools/minify-names.cjs "$names" "$out/clickstamp_sdk.js" "$out/clickstamp_sdk.d.ts"
