@@ -7,6 +7,7 @@ use std::num::NonZeroU32;
 
 use crate::http::rate_limit::ClickRateLimiter;
 use crate::http::{serve, AppState, ServerOptions};
+use crate::maintenance::Maintenance;
 use crate::postbacks::{PostbackWorker, RetryPolicy};
 use crate::service::now_ms;
 use crate::service::setup::{admin_token, seed_demo, seed_demo_traffic, AdminToken};
@@ -169,7 +170,9 @@ pub async fn run_serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>
     state.click_limiter = NonZeroU32::new(args.click_rate_limit)
         .map(|per_second| ClickRateLimiter::new(per_second, per_second.saturating_mul(BURST_FACTOR)));
     let postbacks = PostbackWorker::spawn(store.clone(), RetryPolicy::default())?;
+    let maintenance = Maintenance::spawn(store.clone())?;
     let result = serve(state, ServerOptions { addr: args.addr, demo_site, workers: args.workers }).await;
+    maintenance.stop();
     postbacks.stop();
     store.close();
     tracing::info!("store flushed and closed");

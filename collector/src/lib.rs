@@ -18,6 +18,7 @@
 //! | [`attribution`] | who gets a conversion, duplicate rules, payouts (pure) |
 //! | [`postbacks`] | partner postback URLs and retry schedule (pure), the outbox worker |
 //! | [`ids`], [`money`], [`model`] | transaction IDs, exact money, the records |
+//! | [`maintenance`] | background housekeeping (forgetting visitors past every duplicate window) |
 //! | [`metrics`] | process counters rendered as Prometheus text |
 //! | [`store`] | the only sled code: trees, codecs, the group-commit writer |
 //!
@@ -31,6 +32,7 @@ pub mod destination;
 pub mod filters;
 pub mod http;
 pub mod ids;
+pub mod maintenance;
 pub mod metrics;
 pub mod model;
 pub mod money;

@@ -526,6 +526,39 @@ impl Store {
         })
     }
 
+    /// Forget visitors whose last unique click is older than `before_ms`: past every
+    /// duplicate window, such a visitor's next click is unique anyway, so keeping them only
+    /// grows the `visitors` tree. Reads in the caller's thread, removes through the writer in
+    /// chunks (re-checking each under the transaction). Returns how many were removed.
+    pub fn forget_visitors_blocking(&self, before_ms: u64) -> Result<u64, StoreError> {
+        const CHUNK: usize = 1_000;
+        let mut removed = 0;
+        let mut stale = Vec::with_capacity(CHUNK);
+        let mut flush = |stale: &mut Vec<Vec<u8>>| -> Result<(), StoreError> {
+            if stale.is_empty() {
+                return Ok(());
+            }
+            match self.write_blocking(Op::ForgetVisitors { keys: std::mem::take(stale), before_ms })? {
+                Outcome::Forgotten(n) => {
+                    removed += n;
+                    Ok(())
+                }
+                other => Err(unexpected(other)),
+            }
+        };
+        for entry in self.inner.trees.visitors.iter() {
+            let (key, value) = entry?;
+            if writer::visitor_last_ms(Some(value)).is_some_and(|last| last < before_ms) {
+                stale.push(key.to_vec());
+                if stale.len() == CHUNK {
+                    flush(&mut stale)?;
+                }
+            }
+        }
+        flush(&mut stale)?;
+        Ok(removed)
+    }
+
     /// Bytes the database occupies on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.inner.db.size_on_disk()?)

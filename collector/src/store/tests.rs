@@ -220,3 +220,23 @@ fn daily_rollups_are_the_sum_of_their_hours_and_hour_ranges_never_see_them() {
     assert!(!one_day.is_empty() && one_day.iter().all(|(d, ..)| *d == 19_845));
     assert!(store.daily_counters(19_846, 19_846).unwrap().is_empty());
 }
+
+#[test]
+fn visitors_past_every_window_are_forgotten_and_recent_ones_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Durability::Durable).unwrap();
+    let rt = runtime();
+    rt.block_on(async {
+        store.record_click(click(1_000, "10.0.0.1"), 60_000).await.unwrap();
+        store.record_click(click(2_000, "10.0.0.2"), 60_000).await.unwrap();
+        store.record_click(click(50_000, "10.0.0.3"), 60_000).await.unwrap();
+    });
+    let store2 = store.clone();
+    let removed = std::thread::spawn(move || store2.forget_visitors_blocking(10_000)).join().unwrap().unwrap();
+    assert_eq!(removed, 2);
+    assert_eq!(store.inner.trees.visitors.len(), 1, "the recent visitor is kept");
+    // Forgetting changes no verdict: the recent visitor's repeat is still a duplicate.
+    let repeat = rt.block_on(store.record_click(click(51_000, "10.0.0.3"), 60_000)).unwrap();
+    assert!(!repeat.unique);
+    assert_eq!(store.clicks_page(None, 10, |_| true).unwrap().rows.len(), 4, "clicks themselves are never touched");
+}

@@ -58,6 +58,12 @@ pub enum Op {
         id: TimeId,
         updated: Option<PostbackDelivery>,
     },
+    /// Forget these visitors' last unique click if it is still older than `before_ms` (a
+    /// click since then refreshed it and keeps it). Returns how many were removed.
+    ForgetVisitors {
+        keys: Vec<Vec<u8>>,
+        before_ms: u64,
+    },
 }
 
 // Built once per request and moved, never stored: boxing would only add an allocation.
@@ -72,6 +78,7 @@ pub enum Outcome {
     /// The conversion as stored, or the earlier answer for a repeated idempotency key.
     Conversion(Conversion),
     Done,
+    Forgotten(u64),
 }
 
 pub struct Pending {
@@ -187,6 +194,16 @@ fn apply(t: &Trees, batch: &[Pending]) -> Result<Vec<Outcome>, StoreError> {
                         }
                         Outcome::Done
                     }
+                    Op::ForgetVisitors { keys, before_ms } => {
+                        let mut removed = 0;
+                        for key in keys {
+                            if visitor_last_ms(visitors.get(key)?).is_some_and(|last| last < *before_ms) {
+                                visitors.remove(key.as_slice())?;
+                                removed += 1;
+                            }
+                        }
+                        Outcome::Forgotten(removed)
+                    }
                 });
             }
             write_counters(counters, deltas)?;
@@ -260,6 +277,11 @@ fn last_id(config: &Tx, kind: ConfigKind) -> TxResult<u64> {
     Ok(config.get([b'#', kind as u8])?.and_then(|v| v.as_ref().try_into().ok()).map_or(0, u64::from_be_bytes))
 }
 
+/// The time of a visitor's last unique click, as the `visitors` tree keeps it.
+pub fn visitor_last_ms(value: Option<sled::IVec>) -> Option<u64> {
+    value.and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+}
+
 fn put_click(
     clicks: &Tx,
     visitors: &Tx,
@@ -270,7 +292,7 @@ fn put_click(
     if click.is_valid() {
         let key = keys::visitor(click.oid, click.affid, &click.visitor.ip, &click.visitor.user_agent);
         let now = click.id.issued_at_ms();
-        let last = visitors.get(key)?.and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes));
+        let last = visitor_last_ms(visitors.get(key)?);
         click.unique = last.is_none_or(|last| now.saturating_sub(last) >= window_ms);
         if click.unique {
             visitors.insert(&key[..], &now.to_be_bytes()[..])?;
