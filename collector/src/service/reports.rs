@@ -17,6 +17,7 @@ use std::ops::Range;
 use serde::Serialize;
 
 use crate::ids::TimeId;
+use crate::model::TrackingParams;
 use crate::model::{
     AdvertiserId, Click, ClickRejection, Conversion, ConversionStatus, Counters, Impression, OfferId, PartnerId,
 };
@@ -727,6 +728,29 @@ struct Fields<'a> {
     event: &'a str,
 }
 
+impl<'a> Fields<'a> {
+    /// The grouping fields of a stored visit or conversion: its ID's time, its offer, partner
+    /// and advertiser, and the click parameters it carries.
+    fn of(
+        id: &TimeId,
+        oid: OfferId,
+        affid: PartnerId,
+        advertiser: AdvertiserId,
+        params: &'a TrackingParams,
+        event: &'a str,
+    ) -> Self {
+        Fields {
+            time_ms: id.issued_at_ms(),
+            oid,
+            affid,
+            advertiser,
+            sub: &params.sub,
+            source_id: &params.source_id,
+            event,
+        }
+    }
+}
+
 fn group_key(dims: &[Dimension], f: &Fields) -> Vec<GroupValue> {
     dims.iter()
         .map(|d| match d {
@@ -817,44 +841,20 @@ fn scanned_groups(
     if !dims.contains(&Dimension::Event) {
         store.scan_clicks(time_ms.clone(), |c: Click| {
             if filter.matches(c.oid, c.affid, c.advertiser_id, &c.params.sub) {
-                let fields = Fields {
-                    time_ms: c.id.issued_at_ms(),
-                    oid: c.oid,
-                    affid: c.affid,
-                    advertiser: c.advertiser_id,
-                    sub: &c.params.sub,
-                    source_id: &c.params.source_id,
-                    event: "",
-                };
+                let fields = Fields::of(&c.id, c.oid, c.affid, c.advertiser_id, &c.params, "");
                 groups.entry(group_key(dims, &fields)).or_default().add(&Counters::for_click(&c));
             }
         })?;
         store.scan_impressions(time_ms.clone(), |i: Impression| {
             if filter.matches(i.oid, i.affid, i.advertiser_id, &i.params.sub) {
-                let fields = Fields {
-                    time_ms: i.id.issued_at_ms(),
-                    oid: i.oid,
-                    affid: i.affid,
-                    advertiser: i.advertiser_id,
-                    sub: &i.params.sub,
-                    source_id: &i.params.source_id,
-                    event: "",
-                };
+                let fields = Fields::of(&i.id, i.oid, i.affid, i.advertiser_id, &i.params, "");
                 groups.entry(group_key(dims, &fields)).or_default().add(&Counters::for_impression(&i));
             }
         })?;
     }
     store.scan_conversions(time_ms.clone(), |c: Conversion| {
         if filter.matches(c.oid, c.affid, c.advertiser_id, &c.click_params.sub) {
-            let fields = Fields {
-                time_ms: c.id.issued_at_ms(),
-                oid: c.oid,
-                affid: c.affid,
-                advertiser: c.advertiser_id,
-                sub: &c.click_params.sub,
-                source_id: &c.click_params.source_id,
-                event: &c.event,
-            };
+            let fields = Fields::of(&c.id, c.oid, c.affid, c.advertiser_id, &c.click_params, &c.event);
             groups.entry(group_key(dims, &fields)).or_default().add(&Counters::for_conversion(&c));
         }
     })?;
